@@ -1,0 +1,38 @@
+"""lintheory: theory verification for linear models.
+
+Five papers' analytical results, each implemented three ways (closed form,
+independent solver, trained torch model) and tied together by *claims* that decide
+every statement on many random instances.  See ``lintheory verify`` and the docs.
+"""
+
+__version__ = "0.1.0"
+
+from . import geometry, svm  # noqa: E402
+from .claims import Claim, Context, Evidence, registry, run_claim, select_claims  # noqa: E402
+from .errors import (AssumptionError, InfeasibleError, InputError, LintheoryError,  # noqa: E402
+                     NotConvergedError, SolverError)
+from .geometry import simplex_etf  # noqa: E402
+from .svm import hard_margin_svm, multiclass_margin, normalized_margin, orthonormal_svm  # noqa: E402
+
+__all__ = [
+    "__version__",
+    "geometry",
+    "svm",
+    "simplex_etf",
+    "multiclass_margin",
+    "normalized_margin",
+    "hard_margin_svm",
+    "orthonormal_svm",
+    "Claim",
+    "Context",
+    "Evidence",
+    "registry",
+    "run_claim",
+    "select_claims",
+    "AssumptionError",
+    "InfeasibleError",
+    "InputError",
+    "LintheoryError",
+    "NotConvergedError",
+    "SolverError",
+]
