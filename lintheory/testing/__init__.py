@@ -1,0 +1,1 @@
+"""Testing helpers exported for users: hypothesis strategies (:mod:`lintheory.testing.strategies`)."""
