@@ -95,7 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _print_table(records: list[dict], stream=sys.stdout) -> None:
+def _print_table(records: list[dict], stream=None) -> None:
+    stream = stream or sys.stdout
     groups: dict[str, list[dict]] = {}
     for r in records:
         groups.setdefault(r["id"].split(".", 1)[0], []).append(r)

@@ -23,7 +23,7 @@ __all__ = ["train_linear_classifier"]
 
 
 def train_linear_classifier(X, y, n_classes=None, *, lam: float = 1e-2, device: str = "cpu",
-                            max_iter: int = 500, grad_tol: float = 1e-9, seed: int = 0) -> np.ndarray:
+                            max_iter: int = 500, grad_tol: float = 1e-8, seed: int = 0) -> np.ndarray:
     """Train ``W`` (K × d) with mean cross-entropy + ``lam/2 ||W||²`` by float64 L-BFGS.
 
     Parameters
