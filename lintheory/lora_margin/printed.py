@@ -1,0 +1,151 @@
+r"""The formulas of seed ``002_caa97dd52c787aec.txt`` exactly as the paper prints them.
+
+Kept so that the claims can show where the printed statements fail; use
+:mod:`lintheory.lora_margin.closed_form` for the corrected results.  Conventions as in
+the paper (mean CE in Appendix E onward).  Each function names its line in the file.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.optimize import brentq
+
+from ..errors import InputError, SolverError
+from ..geometry import simplex_etf
+
+__all__ = [
+    "zero_threshold",
+    "lambda_crit_upper_bound",
+    "intermediate_ab",
+    "intermediate_template",
+    "eq8_template",
+    "limit_direction",
+    "rho_crit",
+    "eq28",
+    "eq28_root",
+    "eq13_optimal_union_margin",
+    "thm3_2_ft_margin",
+    "nuclear_coefficient",
+    "merge_alpha",
+]
+
+
+def zero_threshold(K: int, Kb: int, n: int) -> float:
+    r"""Theorem 3.1(i) / 3.2(i) (L255, L317): :math:`B^*A^* = 0` iff :math:`\lambda \ge 1/(K\sqrt n)`.
+
+    Examples
+    --------
+    >>> round(zero_threshold(6, 3, 2), 6)
+    0.117851
+    """
+    return 1.0 / (K * math.sqrt(n))
+
+
+def lambda_crit_upper_bound(K: int, Kb: int, n: int) -> float:
+    r"""Theorem 3.1 (L237): :math:`\lambda_{crit} \in (0, 1/(K\sqrt n))`."""
+    return 1.0 / (K * math.sqrt(n))
+
+
+def intermediate_ab(K: int, Kb: int, n: int, theta: float) -> tuple[float, float]:
+    r"""Theorem E.1(ii) (L1031): :math:`a_\lambda = \Theta_\lambda/\sqrt{\bar Kn}`, :math:`b_\lambda = \Theta_\lambda/(\bar K\sqrt{\bar Kn})`, c = 0."""
+    return theta / math.sqrt(Kb * n), theta / (Kb * math.sqrt(Kb * n))
+
+
+def intermediate_template(K: int, Kb: int, n: int, theta: float) -> np.ndarray:
+    r"""Equation (7) filled with the printed :math:`a_\lambda, b_\lambda` of regime (ii): the logit template (K × K̄)."""
+    a, b = intermediate_ab(K, Kb, n, theta)
+    V = np.zeros((K, Kb))
+    V[:Kb] = (a + b) * np.eye(Kb) - b
+    return V
+
+
+def eq8_template(K: int, Kb: int, n: int, theta: float) -> np.ndarray:
+    r"""Equation (8): :math:`\frac{\Theta_\lambda}{\sqrt{\bar Kn}}\begin{pmatrix}M_{\bar K}\\0\end{pmatrix}` (K × K̄ logit template)."""
+    V = np.zeros((K, Kb))
+    V[:Kb] = theta / math.sqrt(Kb * n) * simplex_etf(Kb)
+    return V
+
+
+def limit_direction(K: int, Kb: int, n: int) -> np.ndarray:
+    r"""Equation (9): :math:`\lim B^*A^*/\|B^*A^*\|_F = \sqrt{1/(nK)}\,(M_K^{(\bar K)}\otimes\mathbf 1_n^\top)X_{ft}^\top`.
+
+    Returned as the logit template (K × K̄); its Frobenius norm over the K̄n samples is
+    :math:`\sqrt{\bar K/K}`, not 1.
+    """
+    return math.sqrt(1.0 / (n * K)) * simplex_etf(K)[:, :Kb]
+
+
+def rho_crit(K: int, Kb: int, n: int) -> float:
+    r"""Lemma E.4 (L1180): :math:`\rho_{crit} = \sqrt{n\bar K(\bar K-1)}\log\big(\sqrt{K/(K-\bar K)}+1\big)`.
+
+    Examples
+    --------
+    >>> round(rho_crit(6, 3, 2), 4)
+    3.0532
+    """
+    if Kb >= K:
+        raise InputError("rho_crit needs Kb < K")
+    return math.sqrt(n * Kb * (Kb - 1)) * math.log(math.sqrt(K / (K - Kb)) + 1)
+
+
+def eq28(rho, K: int, Kb: int, n: int, lam: float):
+    r"""The second line of equation (28) (L1114) as printed; its root in ρ is the printed :math:`\rho_\lambda`.
+
+    .. math::
+
+        \Big(\lambda-\frac1{\sqrt{n\bar K}}\Big) + \frac1{\sqrt{n\bar K}}\,
+        \frac{e^{\rho/\sqrt{n\bar K}}-1}{(K-\bar K)e^{\rho/(\sqrt{n\bar K}(\bar K-1))}+(\bar K-1)
+        + e^{\rho/(\sqrt{n\bar K}(\bar K-1))}}
+    """
+    r = math.sqrt(n * Kb)
+    e1 = np.exp(np.asarray(rho, float) / r)
+    e2 = np.exp(np.asarray(rho, float) / (r * (Kb - 1)))
+    return (lam - 1 / r) + (1 / r) * (e1 - 1) / ((K - Kb) * e2 + (Kb - 1) + e2)
+
+
+def eq28_root(K: int, Kb: int, n: int, lam: float, rho_max: float = 1e3) -> float:
+    """The root ρ > 0 of the printed equation (28), by Brent's method.
+
+    Raises
+    ------
+    SolverError
+        No sign change on ``(0, rho_max]`` (the printed equation then has no root).
+    """
+    f0, f1 = float(eq28(1e-12, K, Kb, n, lam)), float(eq28(rho_max, K, Kb, n, lam))
+    if f0 * f1 > 0:
+        raise SolverError(f"printed (28) has no root in (0, {rho_max}] at lam = {lam}", status="NO_ROOT")
+    return float(brentq(lambda r: float(eq28(r, K, Kb, n, lam)), 1e-12, rho_max, xtol=1e-14, rtol=1e-14))
+
+
+def eq13_optimal_union_margin(gamma_pre: float, gamma_ft_star: float) -> float:
+    r"""Equation (13) (L330): :math:`\max_\lambda\gamma_\cup = \big(1/\gamma^{*2}_{ft} + 1/\gamma^2_{pre}\big)^{-1/2}`."""
+    return (gamma_ft_star ** -2 + gamma_pre ** -2) ** -0.5
+
+
+def thm3_2_ft_margin(K: int, Kb: int, n: int, kind: str = "Kbar") -> float:
+    r"""Theorem 3.2(ii) / G.1: :math:`\gamma_{ft,\lambda} = \gamma^*_{ft}` below the zero threshold.
+
+    ``kind`` selects the paper's reading of :math:`\gamma^*_{ft}`: ``"Kbar"`` (Theorem D.1,
+    :math:`1/\sqrt{n(\bar K-1)}`), ``"padded"`` (Appendix G, L1589,
+    :math:`\sqrt{\bar K-1}/(\bar K\sqrt n)`), ``"K"`` (all K classes compete,
+    :math:`\sqrt{K/(n\bar K(K-1))}`).
+    """
+    if kind == "Kbar":
+        return 1.0 / math.sqrt(n * (Kb - 1))
+    if kind == "padded":
+        return math.sqrt(Kb - 1) / (Kb * math.sqrt(n))
+    if kind == "K":
+        return math.sqrt(K / (n * Kb * (K - 1)))
+    raise InputError(f"kind must be 'Kbar', 'padded' or 'K', got {kind!r}")
+
+
+def nuclear_coefficient(lam: float) -> float:
+    r"""Equation (16) (L363): LoRA is equivalent to :math:`\min\ \mathrm{CE} + \frac\lambda2\|W-W_{pre}\|_*`; returns λ/2."""
+    return lam / 2.0
+
+
+def merge_alpha(rho_pre: float, gamma_pre: float, gammas, thetas) -> np.ndarray:
+    r"""Theorem 3.3 (L409): :math:`\alpha_i = \rho_{pre}\gamma_{pre}/(\gamma_i\Theta_{\lambda,i})`."""
+    return rho_pre * gamma_pre / (np.asarray(gammas, float) * np.asarray(thetas, float))
