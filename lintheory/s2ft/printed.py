@@ -31,8 +31,8 @@ def thm4_2_s2ft_bound(layers, ell, channels, B_in, B_out, sigma_x) -> float:
     Examples
     --------
     >>> import numpy as np
-    >>> thm4_2_s2ft_bound([np.eye(2)], 1, [0], np.diag([2., 2.]), np.eye(2), np.eye(2))
-    5.0
+    >>> thm4_2_s2ft_bound([np.eye(2)], 1, [0], np.diag([2., 2.]), np.diag([3., 2.]), np.eye(2))
+    8.0
     """
     e2 = cf.epsilon2_min(layers, ell, channels, B_in, B_out, sigma_x)
     parts = cf.network_parts(layers, ell)
