@@ -78,7 +78,7 @@ def orthonormal_svm(X, y, n_classes=None, *, tol: float = ORTHONORMAL_TOL) -> np
     --------
     >>> import numpy as np
     >>> W = orthonormal_svm(np.eye(4), [0, 0, 1, 1])
-    >>> W.shape, float(np.linalg.norm(W)**2)
+    >>> W.shape, round(float(np.linalg.norm(W) ** 2), 12)
     ((2, 4), 2.0)
     """
     X = as_float_array(X, "X", ndim=2)
