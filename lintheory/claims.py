@@ -43,6 +43,7 @@ import re
 import time
 import traceback
 import zlib
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
@@ -64,6 +65,7 @@ __all__ = [
     "claim_seed",
     "run_claim",
     "sweep",
+    "replay",
     "jsonable",
 ]
 
@@ -296,6 +298,7 @@ def run_claim(c: Claim | str, profile: str = "quick", seed: int = 0,
     cseed = claim_seed(seed, c.id)
     ctx = Context(profile=profile, seed=cseed, device=device)
     t0 = time.perf_counter()
+    token = _SWEEP_STATE.set({"next": 0, "replay": None, "replay_sweep": None})
     try:
         ev = c.check(ctx)
         if not isinstance(ev, Evidence):
@@ -305,6 +308,8 @@ def run_claim(c: Claim | str, profile: str = "quick", seed: int = 0,
     except Exception as exc:  # a crashing check is reported, never hidden
         ev = Evidence(inconclusive=f"check crashed: {type(exc).__name__}: {exc}",
                       details={"traceback": traceback.format_exc(limit=8)})
+    finally:
+        _SWEEP_STATE.reset(token)
     seconds = time.perf_counter() - t0
     details = dict(ev.details)
     if ev.inconclusive:
@@ -387,6 +392,13 @@ def sweep(configs: Iterable[dict], evaluate: Callable[[dict], float], tolerance:
     Evidence
     """
     size = size or (lambda cfg: _default_size({k: v for k, v in cfg.items() if k != "seed"}))
+    state = _SWEEP_STATE.get()
+    index = 0
+    if state is not None:
+        index = state["next"]
+        state["next"] += 1
+        if state["replay"] is not None and state["replay_sweep"] == index:
+            raise _Replayed(_replay_one(state["replay"], evaluate, tolerance, index))
     n = 0
     max_err = 0.0
     failing: list[tuple[Any, dict, float]] = []
@@ -418,6 +430,7 @@ def sweep(configs: Iterable[dict], evaluate: Callable[[dict], float], tolerance:
                     continue
                 det["recheck_error"] = err2
             counterexample = dict(cfg, error=err)
+            det["counterexample_sweep"] = index
             break
         det["failing_instances"] = len(failing)
     ev = Evidence(instances=n, max_error=max_err if n > len(untrusted) else None,
@@ -430,3 +443,53 @@ def sweep(configs: Iterable[dict], evaluate: Callable[[dict], float], tolerance:
     elif counterexample is None and untrusted:
         ev.inconclusive = f"{len(untrusted)} of {n} instances had an untrusted route"
     return ev
+
+
+# ------------------------------------------------------------------------ replay
+
+_SWEEP_STATE: ContextVar[dict | None] = ContextVar("lintheory_sweep_state", default=None)
+
+
+class _Replayed(Exception):
+    def __init__(self, result: dict):
+        self.result = result
+
+
+def _replay_one(config: dict, evaluate, tolerance: float, index: int) -> dict:
+    cfg = {k: v for k, v in config.items() if k != "error"}
+    try:
+        err = float(evaluate(cfg))
+        status = "holds" if err <= tolerance else "fails"
+    except (Inconclusive, SolverError, NotConvergedError) as exc:
+        err, status = None, f"inconclusive: {exc}"
+    return {"config": cfg, "error": err, "tolerance": tolerance, "verdict": status, "sweep": index}
+
+
+def replay(claim_id: str, config: dict, *, sweep_index: int | None = None, profile: str = "quick",
+           seed: int = 0, device: str = "cpu") -> dict:
+    """Re-evaluate one instance (e.g. a stored counterexample) of a claim.
+
+    The claim's check is run until it reaches its ``sweep_index``-th call of :func:`sweep`
+    (0-based; counterexamples record it as ``details["counterexample_sweep"]``), which
+    then evaluates only ``config`` and returns.  The config rebuilds the instance from
+    its own seed, so the run seed does not matter for the instance itself.
+
+    Returns
+    -------
+    dict
+        ``{"claim", "config", "error", "tolerance", "verdict", "sweep"}``.
+
+    Raises
+    ------
+    InputError
+        The claim does not decide its statement with :func:`sweep` (nothing to replay).
+    """
+    c = registry()[claim_id] if claim_id in registry() else select_claims(ids=[claim_id])[0]
+    token = _SWEEP_STATE.set({"next": 0, "replay": dict(config), "replay_sweep": int(sweep_index or 0)})
+    try:
+        c.check(Context(profile=profile, seed=claim_seed(seed, c.id), device=device))
+    except _Replayed as done:
+        return {"claim": c.id, **jsonable(done.result)}
+    finally:
+        _SWEEP_STATE.reset(token)
+    raise InputError(f"claim {c.id} has no sweep number {sweep_index or 0} to replay an instance with")

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from lintheory.claims import registry, run_claim
+from lintheory.claims import registry, replay, run_claim
 
 ALL_CLAIMS = sorted(registry())
 
@@ -22,6 +22,12 @@ def test_claim_reaches_expected_verdict(claim_id):
         # a refuted statement must come with a replayable counterexample
         assert rec["counterexample"] is not None
         json.dumps(rec["counterexample"])
+        if "counterexample_sweep" in rec["details"]:
+            # the stored counterexample replays, from its own seed, to the same error
+            again = replay(claim_id, rec["counterexample"], sweep_index=rec["details"]["counterexample_sweep"])
+            assert again["verdict"] == "fails"
+            err = rec["counterexample"]["error"]
+            assert abs(again["error"] - err) <= 1e-9 * max(1.0, abs(err)), again
 
 
 def test_every_paper_group_is_known():

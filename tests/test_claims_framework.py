@@ -92,3 +92,28 @@ def test_crashing_check_is_reported_not_hidden(monkeypatch):
     rec = run_claim(c)
     assert rec["verdict"] == "inconclusive"
     assert "ZeroDivisionError" in rec["details"]["inconclusive_reason"]
+
+
+def test_replay_of_a_counterexample_and_of_a_foreign_config():
+    from lintheory.claims import replay
+
+    rec = run_claim("svm.prop2_1.closed_form.printed")
+    cex = rec["counterexample"]
+    again = replay("svm.prop2_1.closed_form.printed", cex, sweep_index=rec["details"]["counterexample_sweep"])
+    assert again["verdict"] == "fails" and again["error"] == pytest.approx(cex["error"], rel=1e-9)
+    # the same instance satisfies the corrected statement
+    fixed = replay("svm.prop2_1.closed_form.corrected", cex)
+    assert fixed["verdict"] == "holds" and fixed["error"] < 1e-6
+
+
+def test_replay_without_sweep_is_an_input_error():
+    from lintheory import claims as C
+
+    c = C.Claim(id="svm.test.nosweep", paper="x", source="x", statement="x", form="derived",
+                method="x", expected="holds", check=lambda ctx: Evidence(instances=1, max_error=0.0, tolerance=1.0))
+    C._REGISTRY[c.id] = c
+    try:
+        with pytest.raises(InputError, match="no sweep number 0"):
+            C.replay(c.id, {"n": 1})
+    finally:
+        del C._REGISTRY[c.id]
