@@ -5,7 +5,7 @@ r"""Independent numerical routes for the S²FT estimators (seed ``003_6b1767d2fe
   :math:`\operatorname{vec}(KU_SV^\top Z) = (Z^\top\otimes KU_S)\operatorname{vec}(V^\top)`, by
   ``numpy.linalg.lstsq`` (SVD-based, minimum norm).  No pseudo-inverse of ``K`` or of
   :math:`\hat\Sigma_z` is formed.
-* :func:`lora_gd` -- gradient descent with Armijo backtracking on the factors ``(U, V)`` of the LoRA
+* :func:`lora_gd` -- gradient descent (fixed step, halved on any increase) on the factors ``(U, V)`` of the LoRA
   ERM (the non-convex problem the paper's closed form solves).
 * :func:`whitened_population_risks` -- the whitened formulas (note §1.6), a second implementation of
   the population risks.
@@ -106,7 +106,9 @@ def lora_gd(layers, ell, r, X, Y, *, seed=0, init_scale: float = 1e-2, max_iter:
     # scale of the factor gradient at the solution's size; the saddle at U = 0 (f = 0) is not accepted
     scale = float(np.linalg.norm(KtC)) * (1.0 + float(np.linalg.norm(KtC)) ** 0.5)
     need_descent = float(np.linalg.norm(KtC)) > 0.0
-    lr = 1.0 / (np.linalg.norm(KtK, 2) * np.linalg.norm(Sz, 2) + 1e-300)
+    # fixed step ~ 1/L of the factorised objective near a solution of size ||K^T C||; halved
+    # whenever a step increases the objective (never increased again: no edge-of-stability bouncing)
+    lr = 0.5 / ((np.linalg.norm(KtK, 2) * np.linalg.norm(Sz, 2) + 1e-300) * (1.0 + float(np.linalg.norm(KtC))))
     f = lora_objective(parts, C, Sz, U, V)
     gnorm = np.inf
     for it in range(1, max_iter + 1):
@@ -115,11 +117,10 @@ def lora_gd(layers, ell, r, X, Y, *, seed=0, init_scale: float = 1e-2, max_iter:
         gnorm = float(np.sqrt(np.sum(gU ** 2) + np.sum(gV ** 2)))
         if gnorm <= grad_tol * scale and (f < 0.0 or not need_descent):
             break
-        lr *= 1.25
-        while True:                                 # Armijo backtracking, with round-off slack
+        while True:
             U1, V1 = U - lr * gU, V - lr * gV
             f1 = lora_objective(parts, C, Sz, U1, V1)
-            if f1 <= f - 0.5 * lr * gnorm ** 2 + 1e-13 * (1.0 + abs(f)) or lr < 1e-18:
+            if f1 <= f + 1e-13 * (1.0 + abs(f)) or lr < 1e-18:
                 break
             lr *= 0.5
         U, V, f = U1, V1, f1
@@ -258,3 +259,98 @@ def population_risks_batch(batch: dict) -> dict:
     h, _ = _b_psd(S, 0.5)
     out["eps2"] = np.sum((P2 @ (Bo - Bi) @ h) ** 2, axis=(1, 2)) / out["E_out_pre"]
     return out
+
+
+# ----------------------------------------------------------------------------- Monte Carlo (batched)
+def monte_carlo_risks(inst, n: int, reps: int, seed, *, methods=("full", "s2ft", "lora"),
+                      chunk: int = 50, backend: str = "numpy", device: str = "cpu") -> dict:
+    r"""ID and OOD excess risks of the finite-n estimators over ``reps`` independent Gaussian samples.
+
+    Draws :math:`x\sim N(0,\Sigma^{(i)}_x)`, :math:`\epsilon\sim N(0,\Sigma_\epsilon)`, ``n`` pairs per
+    repetition, fits every method in ``methods`` with stacked linear algebra (same formulas and rank
+    threshold as :mod:`~lintheory.s2ft.closed_form`) and returns ``{"E_in_<m>": (reps,), "E_out_<m>": (reps,)}``.
+    ``backend="torch"`` runs the same computation in float64 torch on ``device`` (``"cuda"`` when present).
+    """
+    if backend == "torch":
+        return _mc_torch(inst, n, reps, seed, methods, chunk, device)
+    parts = inst.parts
+    rng = np.random.default_rng(seed)
+    hx, he = cf.psd_sqrt(inst.sigma_in), cf.psd_sqrt(inst.sigma_eps)
+    P1 = cf.projector(parts.K, "K")
+    P2 = cf.projector(parts.K[:, inst.channels], "K U_S")
+    out = {f"E_{d}_{m}": [] for m in methods for d in ("in", "out")}
+    done = 0
+    while done < reps:
+        b = min(chunk, reps - done)
+        X = rng.normal(size=(b, n, parts.p)) @ hx
+        Y = X @ inst.B_in.T + rng.normal(size=(b, n, parts.q)) @ he
+        Z = X @ parts.W_low.T
+        R = Y - X @ parts.W_pre.T
+        C = np.swapaxes(R, 1, 2) @ Z / n
+        Sz = np.swapaxes(Z, 1, 2) @ Z / n
+        w, Q = np.linalg.eigh(Sz)
+        keep = w > cf.RANK_RTOL * w[:, -1:]
+        wi = np.zeros_like(w)
+        wi[keep] = 1.0 / w[keep]
+        wh = np.sqrt(wi)
+        Szp = (Q * wi[:, None, :]) @ np.swapaxes(Q, 1, 2)
+        Ap = (Q * wh[:, None, :]) @ np.swapaxes(Q, 1, 2)
+        fits = {}
+        if "full" in methods:
+            fits["full"] = parts.W_pre + P1 @ C @ Szp @ parts.W_low
+        if "s2ft" in methods:
+            fits["s2ft"] = parts.W_pre + P2 @ C @ Szp @ parts.W_low
+        if "lora" in methods:
+            U, s, Vt = np.linalg.svd(P1 @ C @ Ap, full_matrices=False)
+            r = inst.r
+            fits["lora"] = parts.W_pre + ((U[:, :, :r] * s[:, None, :r]) @ Vt[:, :r]) @ Ap @ parts.W_low
+        for m, F in fits.items():
+            for d, B, S in (("in", inst.B_in, inst.sigma_in), ("out", inst.B_out, inst.sigma_out)):
+                E = B - F
+                out[f"E_{d}_{m}"].append(np.einsum("nij,jk,nik->n", E, S, E))
+        done += b
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def _mc_torch(inst, n, reps, seed, methods, chunk, device):
+    import torch
+
+    parts = inst.parts
+    dt = torch.float64
+    T = lambda a: torch.as_tensor(np.asarray(a), dtype=dt, device=device)  # noqa: E731
+    gen = torch.Generator(device=device).manual_seed(int(seed) % (2**63))
+    hx, he = T(cf.psd_sqrt(inst.sigma_in)), T(cf.psd_sqrt(inst.sigma_eps))
+    P1 = T(cf.projector(parts.K, "K"))
+    P2 = T(cf.projector(parts.K[:, inst.channels], "K U_S"))
+    Wl, Wp = T(parts.W_low), T(parts.W_pre)
+    Bi, Bo, Si, So = T(inst.B_in), T(inst.B_out), T(inst.sigma_in), T(inst.sigma_out)
+    out = {f"E_{d}_{m}": [] for m in methods for d in ("in", "out")}
+    done = 0
+    while done < reps:
+        b = min(chunk, reps - done)
+        X = torch.randn(b, n, parts.p, generator=gen, dtype=dt, device=device) @ hx
+        Y = X @ Bi.T + torch.randn(b, n, parts.q, generator=gen, dtype=dt, device=device) @ he
+        Z = X @ Wl.T
+        R = Y - X @ Wp.T
+        C = R.transpose(1, 2) @ Z / n
+        Sz = Z.transpose(1, 2) @ Z / n
+        w, Q = torch.linalg.eigh(Sz)
+        keep = w > cf.RANK_RTOL * w[:, -1:]
+        wi = torch.where(keep, 1.0 / torch.where(keep, w, torch.ones_like(w)), torch.zeros_like(w))
+        Szp = (Q * wi[:, None, :]) @ Q.transpose(1, 2)
+        Ap = (Q * wi.sqrt()[:, None, :]) @ Q.transpose(1, 2)
+        fits = {}
+        if "full" in methods:
+            fits["full"] = Wp + P1 @ C @ Szp @ Wl
+        if "s2ft" in methods:
+            fits["s2ft"] = Wp + P2 @ C @ Szp @ Wl
+        if "lora" in methods:
+            U, s, Vh = torch.linalg.svd(P1 @ C @ Ap, full_matrices=False)
+            r = inst.r
+            fits["lora"] = Wp + ((U[:, :, :r] * s[:, None, :r]) @ Vh[:, :r]) @ Ap @ Wl
+        for m, F in fits.items():
+            for d, B, S in (("in", Bi, Si), ("out", Bo, So)):
+                E = B - F
+                out[f"E_{d}_{m}"].append(torch.einsum("nij,jk,nik->n", E, S, E).cpu().numpy())
+        done += b
+    return {k: np.concatenate(v) for k, v in out.items()}

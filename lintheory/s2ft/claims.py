@@ -1,0 +1,580 @@
+"""Claims of the S²FT deep-linear theory (seed ``003_6b1767d2fe2301ea.txt``, Section 4, Appendices F–G).
+
+Every claim draws small random instances (dims ≤ 8) from plain-JSON configs that hold their own seed,
+so each counterexample replays with :func:`build`.  Errors of inequalities are
+``(lhs - rhs) / (1 + |rhs|)`` (positive = violated); of identities ``|lhs - rhs| / (1 + |rhs|)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..claims import Evidence, Inconclusive, claim, sweep
+from ..errors import AssumptionError, NotConvergedError
+from . import closed_form as cf
+from . import printed as pr
+from . import solvers as sv
+from .data import channel_split_instance, random_instance, sample_id
+
+SEED = "003_6b1767d2fe2301ea.txt"
+
+#: two exact linear-algebra routes (closed form vs lstsq / whitened / identity), relative
+EXACT_TOL = 1e-9
+#: gradient descent on (U, V) vs closed form, max-abs on F relative to 1 + max|F|
+GD_TOL = 1e-6
+#: Monte Carlo: largest |mean - exact| in standard errors
+MC_Z = 4.0
+#: Monte Carlo: |slope + 1| allowed on the log-log fit (plus 3 bootstrap SEs)
+SLOPE_TOL = 0.15
+#: Monte Carlo: relative error of n (E_n - E_inf) against the LoRA limit at the largest n
+LORA_LIMIT_RTOL = 0.15
+
+_GEN_KEYS = ("max_dim", "min_dim", "depth", "factored", "covariate_shift", "bottleneck",
+             "singular_sigma", "shift_scale", "d_rank")
+
+
+def build(cfg: dict):
+    """The instance of a claim config (``seed`` plus :func:`~lintheory.s2ft.data.random_instance` options)."""
+    inst = random_instance(cfg["seed"], **{k: cfg[k] for k in _GEN_KEYS if k in cfg})
+    if "r" in cfg:
+        inst.r = int(cfg["r"])
+    if "channels" in cfg:
+        inst.channels = list(cfg["channels"])
+    return inst
+
+
+def _size(cfg):
+    inst = build(cfg)
+    return (sum(W.size for W in inst.layers), inst.parts.p + inst.parts.q)
+
+
+def _ineq(lhs, rhs):
+    return (lhs - rhs) / (1.0 + abs(rhs))
+
+
+def _ident(lhs, rhs):
+    return abs(lhs - rhs) / (1.0 + abs(rhs))
+
+
+def _configs(ctx, n_quick, n_full, **kw):
+    n = ctx.pick(n_quick, n_full)
+    out = []
+    for i in range(n):
+        rng = ctx.rng(i)
+        cfg = {"seed": int(rng.integers(2**31))}
+        for k, v in kw.items():
+            cfg[k] = v(rng) if callable(v) else v
+        out.append(cfg)
+    return out
+
+
+def _population(inst):
+    try:
+        return inst.risks(inst.population_fits())
+    except AssumptionError as exc:     # e.g. a LoRA tie: the estimator is set-valued there
+        raise Inconclusive(str(exc)) from None
+
+
+def _instance_json(inst):
+    r = lambda a: np.round(np.asarray(a), 6).tolist()  # noqa: E731
+    return {"layers": [r(W) for W in inst.layers], "ell": inst.ell, "channels": inst.channels, "r": inst.r,
+            "B_in": r(inst.B_in), "B_out": r(inst.B_out), "sigma_x": r(inst.sigma_in)}
+
+
+def _attach_instance(ev):
+    if ev.counterexample is not None:
+        ev.details["counterexample_instance"] = _instance_json(build(ev.counterexample))
+    return ev
+
+
+_coin = lambda rng: bool(rng.integers(2))  # noqa: E731
+
+
+# ----------------------------------------------------------------------------- Lemmas F.9 / F.12 / F.17
+@claim(id="s2ft.lemmaF12.closed_form_equals_lstsq.corrected", paper=SEED, source="Lemma F.12, eq. (19); Lemma F.17",
+       statement=r"The minimum-norm S²FT ERM is $F = W^{pre} + P''_S\hat C\hat\Sigma_z^\dagger W_{low}$ with "
+                 r"$V^\top = (KU_S)^\dagger\hat C\hat\Sigma_z^\dagger$ (printed $V$ is dimensionally invalid: "
+                 r"transpose corrected); same for full-layer FT with $K$.",
+       form="corrected", method="closed form vs numpy.linalg.lstsq (min-norm) on the Kronecker form "
+       "(Z^T ⊗ K U_S) vec(V^T) = vec(R); random instances with bottlenecks, singular Σ, n random in [3, 40]",
+       expected="holds")
+def _f12(ctx):
+    def ev(cfg):
+        inst = build(cfg)
+        X, Y = sample_id(inst, cfg["n"], cfg["seed"] + 1)
+        a = (inst.layers, inst.ell)
+        F1, V1 = cf.s2ft_fit(*a, inst.channels, X, Y), cf.s2ft_adapter(*a, inst.channels, X, Y)
+        F2, V2 = sv.s2ft_lstsq(*a, inst.channels, X, Y)
+        G1, G2 = cf.full_fit(*a, X, Y), sv.full_lstsq(*a, X, Y)[0]
+        sc = 1 + np.abs(F1).max() + np.abs(V1).max()
+        return max(np.abs(F1 - F2).max(), np.abs(V1 - V2).max(), np.abs(G1 - G2).max()) / sc
+    return sweep(_configs(ctx, 80, 2000, bottleneck=_coin, singular_sigma=_coin,
+                          n=lambda g: int(g.integers(3, 41))), ev, EXACT_TOL, size=_size)
+
+
+@claim(id="s2ft.lemmaF9.closed_form_equals_gd", paper=SEED, source="Lemma F.9",
+       statement=r"The rank-r LoRA ERM reached by gradient descent on $(U,V)$ (from $U_0=0$) equals "
+                 r"$W^{pre} + \mathrm{SVD}_r(P'\hat C\hat A^\dagger)\hat A^\dagger W_{low}$.",
+       form="printed", method="numpy GD with Armijo backtracking on (U, V) vs the closed form; well-specified "
+       "instances (rank D~ = r), n = 200; only instances with (sigma_r(M) - sigma_{r+1}(M))/sigma_1(M) >= 0.2 (GD's "
+       "linear rate needs it); tolerance on max|F_GD - F_cf|/(1+max|F|)", expected="holds")
+def _f9(ctx):
+    def ev(cfg):
+        inst = build(cfg)
+        X, Y = sample_id(inst, 200, cfg["seed"] + 1)
+        a = (inst.layers, inst.ell, inst.r)
+        F1 = cf.lora_fit(*a, X, Y)
+        try:
+            F2 = sv.lora_gd(*a, X, Y, seed=cfg["seed"], max_iter=30_000)[0]
+        except NotConvergedError as exc:
+            raise Inconclusive(str(exc)) from None
+        return np.abs(F1 - F2).max() / (1 + np.abs(F1).max())
+
+    cfgs = []
+    for cfg in _configs(ctx, 40, 300, depth=lambda g: int(g.integers(1, 3)), max_dim=6):
+        inst0 = build(cfg)
+        cfg["d_rank"] = inst0.r
+        inst = build(cfg)
+        X, Y = sample_id(inst, 200, cfg["seed"] + 1)
+        C, Sz = cf.sample_stats(inst.parts, X, Y)
+        M = cf.projector(inst.parts.K) @ C @ cf._sz_inverse(Sz)[1]
+        s = np.linalg.svd(M, compute_uv=False)
+        k = min(inst.r, s.size)
+        nxt = s[k] if k < s.size else 0.0
+        if s[k - 1] - nxt >= 0.2 * s[0]:
+            cfgs.append(cfg)
+        if len(cfgs) >= ctx.pick(6, 60):
+            break
+    return sweep(cfgs, ev, GD_TOL, size=_size)
+
+
+@claim(id="s2ft.lemmaF17.full_risk_identity", paper=SEED, source="Lemma F.17; note §1.6",
+       statement=r"$\mathcal E^{(i)}(f^{full}_\ell) = \|D\Sigma^{1/2}(I-P)\|^2 + \|(I-P')D\Sigma^{1/2}P\|^2$, and all "
+                 r"population risks equal their whitened forms.",
+       form="printed", method="population closed forms vs the whitened formulas of note §1.6 (second "
+       "implementation) and the Lemma F.17 two-term formula; bottlenecks, singular Σ, covariate shift",
+       expected="holds")
+def _f17(ctx):
+    def ev(cfg):
+        inst = build(cfg)
+        R = _population(inst)
+        W = sv.whitened_population_risks(inst)
+        err = max(_ident(R[k][j], W[k][j]) for k in R for j in (0, 1))
+        p = inst.parts
+        h = cf.psd_sqrt(inst.sigma_in)
+        P = h @ p.W_low.T @ cf._sz_inverse(p.W_low @ inst.sigma_in @ p.W_low.T)[0] @ p.W_low @ h
+        Y = (inst.B_in - p.W_pre) @ h
+        f17 = np.sum((Y - Y @ P) ** 2) + np.sum(((np.eye(p.q) - cf.projector(p.K)) @ Y @ P) ** 2)
+        return max(err, _ident(R["full"][0], f17))
+    return sweep(_configs(ctx, 80, 3000, bottleneck=_coin, singular_sigma=_coin, covariate_shift=_coin,
+                          factored=_coin), ev, EXACT_TOL, size=_size)
+
+
+# ----------------------------------------------------------------------------- Theorem 4.2, S²FT half
+def _s2ft_half(ctx, factored, which):
+    def ev(cfg):
+        inst = build(cfg)
+        a = (inst.layers, inst.ell, inst.channels, inst.B_in, inst.B_out, inst.sigma_in)
+        lhs = _population(inst)["s2ft"][1]
+        if which == "printed":
+            return _ineq(lhs, pr.thm4_2_s2ft_bound(*a))
+        d = cf.s2ft_ood_identity(*a)
+        e2 = cf.epsilon2_min(*a)
+        return max(_ident(lhs, d["rhs"]), _ineq(lhs, cf.s2ft_ood_bound_sharp(*a)),
+                   _ineq(cf.s2ft_ood_bound_sharp(*a), (1 + e2) * d["E_pre"]))
+    return sweep(_configs(ctx, 80, 3000, factored=factored, bottleneck=_coin), ev, EXACT_TOL, size=_size)
+
+
+@claim(id="s2ft.thm4_2.s2ft_half.printed", paper=SEED, source="Theorem 4.2 / F.8 (L146–148, L576–580)",
+       statement=r"Under Assumption 4.1, $n\to\infty$, factored $B^{(i)}$: "
+                 r"$\mathcal E^{(o)}(\text{S²FT}_\infty) \le (1+3\varepsilon^2)\mathcal E^{(o)}(f^{pre})$.",
+       form="printed", method="exact population risks, smallest admissible ε² (Assumption 4.1), factored B^(i), "
+       "any s (the printed s ≤ rank Σ_f is not needed)", expected="holds")
+def _t42s_p(ctx):
+    return _s2ft_half(ctx, True, "printed")
+
+
+@claim(id="s2ft.thm4_2.s2ft_half.unstructured", paper=SEED, source="Theorem 4.2 / F.8",
+       statement=r"The $(1+3\varepsilon^2)$ bound holds also without the structural condition on $B^{(i)}$.",
+       form="derived", method="as the printed claim, unfactored B^(i) (random q×p shift)", expected="holds")
+def _t42s_u(ctx):
+    return _s2ft_half(ctx, False, "printed")
+
+
+@claim(id="s2ft.thm4_2.s2ft_half.sharp", paper=SEED, source="Theorem 4.2 / F.8; note §2.7",
+       statement=r"Exactly $\mathcal E^{(o)}(\text{S²FT}_\infty) = \mathcal E^{(o)}(f^{pre}) - \|P''_SX_oP\|^2 + "
+                 r"\|P''_S(X_o-Y)P\|^2 \le \mathcal E^{(o)}(f^{pre}) + \|P''_S(B^{(o)}-B^{(i)})\Sigma^{1/2}P\|^2 \le "
+                 r"(1+\varepsilon^2)\mathcal E^{(o)}(f^{pre})$, any $B^{(i)}$, any $S$.",
+       form="corrected", method="exact identity and both inequalities on factored and unfactored instances",
+       expected="holds")
+def _t42s_s(ctx):
+    return _s2ft_half(ctx, lambda g: bool(g.integers(2)), "sharp")
+
+
+# ----------------------------------------------------------------------------- Theorem 4.2, LoRA half
+def _lora_half_cfgs(ctx, corrected):
+    cfgs = []
+    for cfg in _configs(ctx, 200, 3000, factored=True, max_dim=lambda g: int(g.integers(2, 7)),
+                        depth=lambda g: int(g.integers(1, 3))):
+        inst = build(cfg)
+        c = pr.thm4_2_conditions(inst.layers, inst.ell, inst.channels, inst.r, inst.B_in, inst.sigma_in)
+        if corrected:
+            if inst.r < c["rank_sigma_f"]:
+                cfg["r"] = min(c["rank_sigma_f"], inst.parts.d_ell, inst.parts.d_in)
+                inst = build(cfg)
+                c = pr.thm4_2_conditions(inst.layers, inst.ell, inst.channels, inst.r, inst.B_in, inst.sigma_in)
+            if c["factored"] and inst.r >= c["rank_sigma_f"]:
+                cfgs.append(cfg)
+        elif c["factored"] and c["r_le_rank"] and c["s_le_rank"]:
+            cfgs.append(cfg)
+    return cfgs
+
+
+def _lora_whitened_recheck(cfg):
+    inst = build(cfg)
+    e_out = sv.whitened_population_risks(inst)["lora"][1]
+    return _ineq(pr.thm4_2_lora_lower_bound(inst.B_in, inst.B_out, inst.sigma_in), e_out)
+
+
+@claim(id="s2ft.thm4_2.lora_half.printed", paper=SEED, source="Theorem 4.2 / F.8",
+       statement=r"Under Assumption 4.1, factored $B^{(i)}$ and $s, r \le \operatorname{rank}\Sigma_f^{(i)}$: "
+                 r"$\mathcal E^{(o)}(\text{LoRA}_\infty) \ge \|(B^{(o)}-B^{(i)})\Sigma_x^{1/2}\|_F^2$.",
+       form="printed", method="random factored instances meeting every printed hypothesis; exact population "
+       "risks; a violation is re-checked with the whitened formulas (independent route); the smallest failing "
+       "instance is stored", expected="fails")
+def _t42l_p(ctx):
+    def ev(cfg):
+        inst = build(cfg)
+        return _ineq(pr.thm4_2_lora_lower_bound(inst.B_in, inst.B_out, inst.sigma_in), _population(inst)["lora"][1])
+    return _attach_instance(sweep(_lora_half_cfgs(ctx, False), ev, EXACT_TOL, size=_size,
+                                  recheck=_lora_whitened_recheck))
+
+
+@claim(id="s2ft.thm4_2.lora_half.corrected", paper=SEED, source="Theorem 4.2 / F.8; note §2.7",
+       statement=r"If $\Sigma^{(i)}=\Sigma^{(o)}$, $B^{(i)} = K\tilde BW_{low}$ and $r \ge \operatorname{rank}\Sigma_f^{(i)}$, "
+                 r"then $\mathcal E^{(o)}(\text{LoRA}_\infty) = \|(B^{(o)}-B^{(i)})\Sigma_x^{1/2}\|_F^2$ (equality).",
+       form="corrected", method="random factored instances with r raised to rank Σ_f; |E_out - shift|",
+       expected="holds")
+def _t42l_c(ctx):
+    def ev(cfg):
+        inst = build(cfg)
+        return _ident(_population(inst)["lora"][1], pr.thm4_2_lora_lower_bound(inst.B_in, inst.B_out, inst.sigma_in))
+    return sweep(_lora_half_cfgs(ctx, True), ev, EXACT_TOL, size=_size)
+
+
+# ----------------------------------------------------------------------------- Lemma F.14 / Theorem F.7
+def _ce2_cfgs(ctx):
+    # s > r as under the paper's parameter matching s = floor(r (d_l + d_in) / d_in) >= r
+    cfgs = []
+    for cfg in _configs(ctx, 150, 3000, depth=lambda g: int(g.integers(1, 3)), max_dim=6):
+        inst = build(cfg)
+        d_l, d_in = inst.parts.d_ell, inst.parts.d_in
+        r = inst.r
+        s = min(d_l, r * (d_l + d_in) // d_in)
+        if s <= r:
+            continue
+        cfg["r"] = r
+        cfg["channels"] = sorted(np.random.default_rng(cfg["seed"]).choice(d_l, s, replace=False).tolist())
+        cfgs.append(cfg)
+    return cfgs
+
+
+@claim(id="s2ft.lemmaF14.chain.printed", paper=SEED, source="Lemma F.14 (L890–904)",
+       statement=r"$\mathcal E(f^{full}_\ell) \le T^2_{LoRA} \le T^2_{S^2FT} \le \mathcal E(f^{full}_\ell) + "
+                 r"\delta^2\kappa_*^2(\overline W_{\ell+1})\mathcal E(f^{pre})$ (parameter-matched $s > r$).",
+       form="printed", method="population ID risks (T²_bias = E_inf) on random instances with s = floor(r(d_l+"
+       "d_in)/d_in) > r; error = worst violation of the three inequalities; re-checked with whitened formulas",
+       expected="fails")
+def _f14(ctx):
+    def chain_err(inst, lora):
+        ch = pr.lemma_f14_chain(inst.layers, inst.ell, inst.channels, inst.r, inst.B_in, inst.sigma_in)
+        return max(_ineq(ch["full"], lora), _ineq(lora, ch["s2ft"]), _ineq(ch["s2ft"], ch["upper"]))
+
+    def ev(cfg):
+        inst = build(cfg)
+        _population(inst)
+        return chain_err(inst, cf.excess_risk(inst.population_fits()["lora"], inst.B_in, inst.sigma_in))
+
+    def recheck(cfg):
+        inst = build(cfg)
+        return chain_err(inst, sv.whitened_population_risks(inst)["lora"][0])
+    return _attach_instance(sweep(_ce2_cfgs(ctx), ev, EXACT_TOL, size=_size, recheck=recheck))
+
+
+@claim(id="s2ft.lemmaF14.outer_bounds", paper=SEED, source="Lemma F.14 (outer inequalities)",
+       statement=r"$\mathcal E(f^{full}_\ell) \le \min(T^2_{LoRA}, T^2_{S^2FT})$ and "
+                 r"$T^2_{S^2FT} \le \mathcal E(f^{full}_\ell) + \delta^2(S)\kappa_*^2(K)\mathcal E(f^{pre})$.",
+       form="corrected", method="same instances as the printed chain, middle inequality dropped", expected="holds")
+def _f14o(ctx):
+    def ev(cfg):
+        inst = build(cfg)
+        R = _population(inst)
+        ch = pr.lemma_f14_chain(inst.layers, inst.ell, inst.channels, inst.r, inst.B_in, inst.sigma_in)
+        return max(_ineq(ch["full"], min(R["lora"][0], ch["s2ft"])), _ineq(ch["s2ft"], ch["upper"]))
+    return sweep(_ce2_cfgs(ctx), ev, EXACT_TOL, size=_size)
+
+
+@claim(id="s2ft.thmF7.lora_bias_gap.printed", paper=SEED, source="Theorem F.7 (L568–574)",
+       statement=r"$0 \le (T^{LoRA}_{bias})^2 - \mathcal E^{(i)}(f^{full}_\ell) \lesssim \delta^2\mathcal E^{(i)}(f^{pre})$ "
+                 r"with $S \supset S_0$; at $\delta = 0$ the right side is 0 for any hidden constant.",
+       form="printed", method="instances with δ(S) = 0 exactly (B^(i) = W_pre + K U_S D~ W_low: the ID shift lives "
+       "in channels S), s > r; error = T²_LoRA - E(full) relative to E(pre) (any positive value refutes ≲ 0)",
+       expected="fails")
+def _f7(ctx):
+    def make(cfg):
+        rng = np.random.default_rng(cfg["seed"])
+        w = cfg["widths"]
+        layers = [rng.normal(size=(w[j + 1], w[j])) / np.sqrt(w[j]) for j in range(len(w) - 1)]
+        p = cf.network_parts(layers, cfg["ell"])
+        Dt = np.zeros((p.d_ell, p.d_in))
+        Dt[cfg["channels"]] = rng.normal(size=(len(cfg["channels"]), p.d_in))
+        return layers, p, p.W_pre + p.K @ Dt @ p.W_low
+
+    def ev(cfg):
+        layers, p, Bi = make(cfg)
+        S = np.eye(p.p)
+        d2 = cf.channel_sparsity_delta2(layers, cfg["ell"], cfg["channels"], Bi, S)
+        if d2 > 1e-20:
+            raise Inconclusive(f"delta^2 = {d2:g} is not 0")
+        try:
+            lora = cf.excess_risk(cf.lora_population(layers, cfg["ell"], cfg["r"], Bi, S), Bi, S)
+        except AssumptionError as exc:
+            raise Inconclusive(str(exc)) from None
+        full = cf.excess_risk(cf.full_population(layers, cfg["ell"], Bi, S), Bi, S)
+        return (lora - full) / cf.excess_risk(p.W_pre, Bi, S)
+
+    cfgs = []
+    for i in range(ctx.pick(40, 400)):
+        rng = ctx.rng(i)
+        L = int(rng.integers(1, 3))
+        w = [int(x) for x in rng.integers(2, 7, size=L + 1)]
+        ell = int(rng.integers(1, L + 1))
+        d_l, d_in = w[ell], w[ell - 1]
+        r = int(rng.integers(1, min(d_l, d_in) + 1))
+        s = min(d_l, r * (d_l + d_in) // d_in)
+        if s <= r:
+            continue
+        cfgs.append({"seed": int(rng.integers(2**31)), "widths": w, "ell": ell, "r": r,
+                     "channels": sorted(rng.choice(d_l, s, replace=False).tolist())})
+    size = lambda c: (sum(c["widths"]), c["r"])  # noqa: E731
+    return sweep(cfgs, ev, EXACT_TOL, size=size)
+
+
+@claim(id="s2ft.thmF10_F13.bias_bounds", paper=SEED, source="Theorem F.10 eq. (11); Theorem F.13 eq. (21); Cor. F.18",
+       statement=r"$T^2_{LoRA} \le \frac{0\vee(\operatorname{rank}\Sigma_f-r)}{\operatorname{rank}\Sigma_f}\kappa_*^2(\Sigma_f)"
+                 r"\mathcal E(f^{pre}) + \mathcal E(f^{full}_\ell)$; $T^2_{S^2FT} \le \|(P'-P''_S)\Phi_*\|^2_{op}\mathcal E(f^{pre})"
+                 r" + \mathcal E(f^{full}_\ell)$; F.18 with both op-norms squared (sharper than printed).",
+       form="printed", method="exact population ID risks vs the explicit right-hand sides", expected="holds")
+def _f10(ctx):
+    def ev(cfg):
+        inst = build(cfg)
+        R = _population(inst)
+        a = (inst.layers, inst.ell)
+        return max(_ineq(R["lora"][0], pr.thm_f10_bias_bound(*a, inst.r, inst.B_in, inst.sigma_in)),
+                   _ineq(R["s2ft"][0], pr.thm_f13_bias_bound(*a, inst.channels, inst.B_in, inst.sigma_in)),
+                   _ineq(R["full"][0], pr.cor_f18_bound(*a, inst.B_in, inst.sigma_in, squared=True)),
+                   _ineq(R["full"][0], pr.cor_f18_bound(*a, inst.B_in, inst.sigma_in)))
+    return sweep(_configs(ctx, 80, 3000, bottleneck=_coin, factored=_coin, singular_sigma=_coin), ev,
+                 EXACT_TOL, size=_size)
+
+
+# ----------------------------------------------------------------------------- covariate shift
+@claim(id="s2ft.thmF15.covariate_shift", paper=SEED, source="Theorem F.15 (L910–912); Remark F.16",
+       statement=r"$\mathcal E^{(o)}(\text{S²FT}_\infty) \le \mathcal E^{(o)}(f^{pre}) + 3\|P''_S(B^{(o)}-B^{(i)})\Sigma_o^{1/2}\|^2"
+                 r" + 3\|B^{(i)}(\Sigma_o^{1/2}-\Sigma_i^{1/2}G)\|^2 + 3\|\overline W_\ell\|^2_{op}\|W_{low}(\Sigma_o^{1/2}-"
+                 r"\Sigma_i^{1/2}G)\|^2$ ($\Sigma^{(i,o)}$ read as $\Sigma_i^{1/2}G$).",
+       form="printed", method="exact population OOD risk with Σ_out ≠ Σ_in, singular Σ_in and bottlenecks included",
+       expected="holds")
+def _f15(ctx):
+    def ev(cfg):
+        inst = build(cfg)
+        lhs = _population(inst)["s2ft"][1]
+        return _ineq(lhs, cf.s2ft_ood_bound_covshift(inst.layers, inst.ell, inst.channels, inst.B_in,
+                                                     inst.B_out, inst.sigma_in, inst.sigma_out))
+    return sweep(_configs(ctx, 80, 3000, covariate_shift=True, bottleneck=_coin, singular_sigma=_coin,
+                          factored=_coin), ev, EXACT_TOL, size=_size)
+
+
+@claim(id="s2ft.thmF11.covariate_shift.corrected", paper=SEED, source="Theorem F.11 (L750–762); note §2.11",
+       statement=r"$\sqrt{\mathcal E^{(o)}(\text{LoRA}_\infty)} \le \|(I-P')B^{(o)}\Sigma_o^{1/2}\| + \|(B^{(o)}-B^{(i)})"
+                 r"\Sigma_i^{1/2}\|\|G\|_{op} + \|(B^{(o)}-W^{pre})(\Sigma_o^{1/2}-\Sigma_i^{1/2}G)\| + \|G\|_{op}\sqrt\rho$ "
+                 r"and the lower bound with $\rho\|G\|^2_{op}$, $\eta \in \{0.1, 0.5, 0.9\}$.",
+       form="corrected", method="exact population OOD risk of LoRA with covariate shift vs both explicit bounds",
+       expected="holds")
+def _f11(ctx):
+    def ev(cfg):
+        inst = build(cfg)
+        _population(inst)
+        err = -np.inf
+        for eta in (0.1, 0.5, 0.9):
+            b = cf.lora_ood_bounds_covshift(inst.layers, inst.ell, inst.r, inst.B_in, inst.B_out,
+                                            inst.sigma_in, inst.sigma_out, eta)
+            err = max(err, _ineq(np.sqrt(b["E_out"]), b["upper_sqrt"]), _ineq(b["lower"], b["E_out"]))
+        return err
+    return sweep(_configs(ctx, 60, 3000, covariate_shift=True, bottleneck=_coin, singular_sigma=_coin,
+                          factored=_coin), ev, EXACT_TOL, size=_size)
+
+
+# ----------------------------------------------------------------------------- structural facts
+@claim(id="s2ft.no_free_lunch.all_estimators", paper=SEED, source="note §0 (consequence of F.2's risk formula)",
+       statement=r"Without covariate shift every predictor has $\sqrt{\mathcal E^{(i)}}+\sqrt{\mathcal E^{(o)}} \ge "
+                 r"\|(B^{(o)}-B^{(i)})\Sigma^{1/2}\|_F$: S²FT's OOD gain is what it does not learn ID.",
+       form="derived", method="pre / full / LoRA / S²FT population fits and S²FT / LoRA fits at n in [5, 60]",
+       expected="holds")
+def _nfl(ctx):
+    def ev(cfg):
+        inst = build(cfg)
+        fits = dict(inst.population_fits())
+        X, Y = sample_id(inst, cfg["n"], cfg["seed"] + 7)
+        fits["s2ft_n"] = cf.s2ft_fit(inst.layers, inst.ell, inst.channels, X, Y)
+        fits["full_n"] = cf.full_fit(inst.layers, inst.ell, X, Y)
+        shift = np.sqrt(cf.label_shift(inst.B_in, inst.B_out, inst.sigma_in))
+        return max(-cf.no_free_lunch_slack(F, inst.B_in, inst.B_out, inst.sigma_in) / (1 + shift)
+                   for F in fits.values())
+    return sweep(_configs(ctx, 80, 3000, bottleneck=_coin, factored=_coin, n=lambda g: int(g.integers(5, 61))),
+                 ev, EXACT_TOL, size=_size)
+
+
+@claim(id="s2ft.order.monotone_and_ranked", paper=SEED, source="note §3.1 (Lemma F.14 / F.17 consequences)",
+       statement=r"ID at $n=\infty$: S²FT is monotone in $S$ ($S\subset S'$ ⇒ risk no larger), LoRA monotone in $r$, "
+                 r"and $\mathcal E(\text{full}) \le \mathcal E(\text{LoRA}), \mathcal E(\text{S²FT}) \le \mathcal E(\text{pre})$.",
+       form="derived", method="nested random channel sets and every r on random instances", expected="holds")
+def _order(ctx):
+    def ev(cfg):
+        inst = build(cfg)
+        a = (inst.layers, inst.ell)
+        R = _population(inst)
+        errs = [_ineq(R["full"][0], R["lora"][0]), _ineq(R["full"][0], R["s2ft"][0]),
+                _ineq(R["lora"][0], R["pre"][0]), _ineq(R["s2ft"][0], R["pre"][0])]
+        perm = np.random.default_rng(cfg["seed"]).permutation(inst.parts.d_ell)
+        prev = None
+        for k in range(1, inst.parts.d_ell + 1):
+            e = cf.excess_risk(cf.s2ft_population(*a, sorted(perm[:k].tolist()), inst.B_in, inst.sigma_in),
+                               inst.B_in, inst.sigma_in)
+            if prev is not None:
+                errs.append(_ineq(e, prev))
+            prev = e
+        prev = None
+        for r in range(1, min(inst.parts.d_ell, inst.parts.d_in) + 1):
+            try:
+                e = cf.excess_risk(cf.lora_population(*a, r, inst.B_in, inst.sigma_in), inst.B_in, inst.sigma_in)
+            except AssumptionError:
+                continue
+            if prev is not None:
+                errs.append(_ineq(e, prev))
+            prev = e
+        return max(errs)
+    return sweep(_configs(ctx, 60, 2000, bottleneck=_coin, factored=_coin), ev, EXACT_TOL, size=_size)
+
+
+@claim(id="s2ft.lemmaG1.explicit_constant", paper=SEED, source="Lemma G.1 (L973–996)",
+       statement=r"$\|\mathrm{SVD}_s(B)-\mathrm{SVD}_s(A)\|_F \le m(1+6\sqrt2\|A\|^2_{op}/(\lambda_s^2-\lambda_{s+1}^2))$, "
+                 r"$m = \sqrt s\|B-A\|_{op}\wedge\|B-A\|_F$, when $\|B-A\|_{op}\le\|A\|_{op}$.",
+       form="derived", method="random A (half with near-degenerate gaps) and perturbations of every size up to "
+       "||A||_op", expected="holds")
+def _g1(ctx):
+    def ev(cfg):
+        rng = np.random.default_rng(cfg["seed"])
+        m, n = cfg["m"], cfg["n"]
+        U, _ = np.linalg.qr(rng.normal(size=(m, m)))
+        V, _ = np.linalg.qr(rng.normal(size=(n, n)))
+        k = min(m, n)
+        sv_ = np.sort(rng.uniform(0.1, 2.0, k))[::-1]
+        s = int(rng.integers(1, k)) if k > 1 else 1
+        if cfg["near_tie"] and s < k:
+            sv_[s] = sv_[s - 1] * (1 - 10 ** rng.uniform(-6, -1))
+        A = (U[:, :k] * sv_) @ V[:, :k].T
+        E = rng.normal(size=(m, n))
+        E *= rng.uniform(0, 1) * sv_[0] / np.linalg.norm(E, 2)
+        b = pr.lemma_g1_bound(A, A + E, s)
+        if not b["applies"]:
+            raise Inconclusive("hypotheses of Lemma G.1 not met")
+        return _ineq(b["lhs"], b["rhs"])
+    return sweep(_configs(ctx, 300, 20000, m=lambda g: int(g.integers(2, 7)), n=lambda g: int(g.integers(2, 7)),
+                          near_tie=_coin), ev, EXACT_TOL)
+
+
+# ----------------------------------------------------------------------------- finite n: Monte Carlo
+def _mc_instance(ctx):
+    widths = ctx.pick((8, 6, 6, 5), (40, 32, 32, 24))
+    d_l = widths[2]
+    inst = channel_split_instance(ctx.seed, widths=widths, ell=2, r=2, channels=tuple(range(d_l // 2)),
+                                  in_rows=(0, 1), out_rows=(d_l - 2, d_l - 1), noise=0.5)
+    return inst
+
+
+def _fit_slope(ns, means, draws):
+    x = np.log(ns)
+    slope = np.polyfit(x, np.log(means), 1)[0]
+    boots = [np.polyfit(x, np.log(d), 1)[0] for d in draws if np.all(d > 0)]
+    return float(slope), float(np.std(boots)) if boots else float("inf")
+
+
+@claim(id="s2ft.variance.exact_and_rate", paper=SEED, source="Theorems F.7 / F.13 (finite n); note §3.1",
+       statement=r"For Gaussian data and factored $B^{(i)}$: $\mathbb E\,\mathcal E^{(i)}(\hat F_n) = \mathcal E^{(i)}(F_\infty) + "
+                 r"\operatorname{tr}(\Pi\Sigma_\epsilon)\,d'/(n-d'-1)$ ($\Pi = P''_S$ for S²FT, $P'$ for full), so the excess "
+                 r"decays at rate $1/n$ (log-log slope $-1$); the paper's $s\,d_{\ell-1}\log^2(n+p+q)/n$ is rate-only.",
+       form="corrected", method="batched Monte Carlo (channel-split instance; quick: widths (8,6,6,5), n = 20..320, "
+       "400 reps; full: (40,32,32,24), n = 100..6400, 200 reps); error = max |mean - exact| / SE (tolerance 4) "
+       "and |slope + 1| against 0.15 + 3 bootstrap SE", expected="holds")
+def _var(ctx):
+    inst = _mc_instance(ctx)
+    ns = ctx.pick([20, 40, 80, 160, 320], [100, 200, 400, 800, 1600, 3200, 6400])
+    reps = ctx.pick(400, 200)
+    rng = ctx.rng(99)
+    zs, det = [], {"n": ns}
+    exc = {"full": [], "s2ft": []}
+    boot = {"full": [], "s2ft": []}
+    for n in ns:
+        out = sv.monte_carlo_risks(inst, n, reps, int(rng.integers(2**31)), methods=("full", "s2ft"))
+        for m in ("full", "s2ft"):
+            ref = cf.expected_id_risk_exact(inst.layers, inst.ell, inst.B_in, inst.sigma_in, inst.sigma_eps, n,
+                                            channels=None if m == "full" else inst.channels)
+            e = out[f"E_in_{m}"]
+            se = e.std(ddof=1) / np.sqrt(reps)
+            zs.append(abs(e.mean() - ref["expected"]) / se)
+            exc[m].append(e.mean() - ref["E_inf"])
+            idx = np.random.default_rng(n).integers(0, reps, size=(200, reps))
+            boot[m].append(e[idx].mean(axis=1) - ref["E_inf"])
+            det.setdefault(f"{m}_mean", []).append(float(e.mean()))
+            det.setdefault(f"{m}_exact", []).append(ref["expected"])
+            det.setdefault(f"{m}_ci95", []).append(1.96 * float(se))
+    slope_err = 0.0
+    for m in ("full", "s2ft"):
+        slope, se = _fit_slope(ns, np.array(exc[m]), np.array(boot[m]).T)
+        det[f"{m}_slope"], det[f"{m}_slope_se"] = slope, se
+        slope_err = max(slope_err, abs(slope + 1) - 3 * se)
+    det["max_z"] = float(max(zs))
+    det["slope_excess_over_tol"] = slope_err
+    rate = pr.thm_f7_variance_rates(inst.layers, inst.ell, inst.channels, inst.r, inst.B_in, inst.sigma_in,
+                                    inst.sigma_eps, ns[-1])
+    det["paper_rate_s2ft_at_max_n"] = rate["s2ft"]
+    err = max(max(zs) / MC_Z, slope_err / SLOPE_TOL)
+    return Evidence(instances=len(ns) * reps, max_error=err, tolerance=1.0, details=det)
+
+
+@claim(id="s2ft.variance.lora_limit", paper=SEED, source="Theorem F.10 (variance); note §3.1",
+       statement=r"Well-specified LoRA with $\Sigma_\epsilon=\sigma^2I$: $n(\mathbb E\mathcal E^{(i)}_n - \mathcal E^{(i)}_\infty) "
+                 r"\to \sigma^2 r(q'+d'-r)$, at rate $1/n$.",
+       form="derived", method="batched Monte Carlo on the channel-split instance (rank M = r = 2); relative error "
+       "of n·(mean excess) at the largest n (tolerance 0.15 plus 3 SE) and log-log slope", expected="holds")
+def _lora_var(ctx):
+    inst = _mc_instance(ctx)
+    sigma2 = float(inst.sigma_eps[0, 0])
+    lim = cf.lora_variance_limit(inst.layers, inst.ell, inst.r, inst.B_in, inst.sigma_in, sigma2)
+    e_inf = cf.excess_risk(cf.lora_population(inst.layers, inst.ell, inst.r, inst.B_in, inst.sigma_in),
+                           inst.B_in, inst.sigma_in)
+    ns = ctx.pick([40, 80, 160, 320], [400, 800, 1600, 3200, 6400])
+    reps = ctx.pick(400, 200)
+    rng = ctx.rng(7)
+    scaled, ses = [], []
+    for n in ns:
+        e = sv.monte_carlo_risks(inst, n, reps, int(rng.integers(2**31)), methods=("lora",))["E_in_lora"]
+        scaled.append(n * (e.mean() - e_inf))
+        ses.append(n * e.std(ddof=1) / np.sqrt(reps))
+    rel = abs(scaled[-1] - lim) / lim
+    err = max(0.0, rel - 3 * ses[-1] / lim) / LORA_LIMIT_RTOL
+    slope = float(np.polyfit(np.log(ns), np.log(np.array(scaled) / np.array(ns)), 1)[0])
+    det = {"n": ns, "n_times_excess": scaled, "se": ses, "limit": lim, "slope": slope}
+    err = max(err, (abs(slope + 1) - SLOPE_TOL) / SLOPE_TOL + 1.0 if abs(slope + 1) > SLOPE_TOL else 0.0)
+    return Evidence(instances=len(ns) * reps, max_error=err, tolerance=1.0, details=det)
