@@ -129,12 +129,15 @@ def thm3_2_ft_margin(K: int, Kb: int, n: int, kind: str = "Kbar") -> float:
 
     ``kind`` selects the paper's reading of :math:`\gamma^*_{ft}`: ``"Kbar"`` (Theorem D.1,
     :math:`1/\sqrt{n(\bar K-1)}`), ``"padded"`` (Appendix G, L1589,
-    :math:`\sqrt{\bar K-1}/(\bar K\sqrt n)`), ``"K"`` (all K classes compete,
+    :math:`\sqrt{\bar K-1}/(\bar K\sqrt n)` for K̄ < K; for K̄ = K nothing is padded and it is
+    :math:`1/\sqrt{n(K-1)}`), ``"K"`` (all K classes compete,
     :math:`\sqrt{K/(n\bar K(K-1))}`).
     """
     if kind == "Kbar":
         return 1.0 / math.sqrt(n * (Kb - 1))
     if kind == "padded":
+        if Kb == K:   # nothing is padded: the K-class SVM itself
+            return 1.0 / math.sqrt(n * (K - 1))
         return math.sqrt(Kb - 1) / (Kb * math.sqrt(n))
     if kind == "K":
         return math.sqrt(K / (n * Kb * (K - 1)))
