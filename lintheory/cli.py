@@ -5,6 +5,7 @@
     lintheory list     [--paper P] [--json]
     lintheory verify   [--paper P ...] [--claim ID ...] [--profile quick|full]
                        [--device auto|cpu|cuda] [--seed N] [--jobs N] [--out DIR]
+                       [--executor local|dask] [--scheduler ADDRESS] [--resume]
     lintheory figures  [--only NAME ...] [--out DIR] [--device ...]
     lintheory proofs   [--paper P]
 
@@ -25,6 +26,7 @@ from . import __version__
 from .claims import PAPERS, PROFILES, load_claims, registry, run_claim, select_claims
 from .errors import InputError
 from ._device import DEVICES, resolve_device
+from .executor import DEFAULT_CONNECT_TIMEOUT, EXECUTORS
 
 EXIT_OK, EXIT_REGRESSION, EXIT_USAGE = 0, 1, 2
 
@@ -79,8 +81,20 @@ def _parser() -> argparse.ArgumentParser:
     pv.add_argument("--profile", choices=PROFILES, default="quick")
     pv.add_argument("--device", choices=DEVICES, default="cpu")
     pv.add_argument("--seed", type=int, default=0)
-    pv.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
+    pv.add_argument("--jobs", type=int, default=1,
+                    help="local worker processes, one BLAS/torch thread each (default: 1)")
     pv.add_argument("--out", default="lintheory-report", help="output folder (default: %(default)s)")
+    pv.add_argument("--executor", choices=EXECUTORS, default="local",
+                    help="local (this machine, see --jobs) or dask (an existing cluster, "
+                         "see --scheduler)")
+    pv.add_argument("--scheduler", metavar="ADDRESS",
+                    help="Dask scheduler address for --executor dask, e.g. tcp://host:8786")
+    pv.add_argument("--connect-timeout", type=float, default=DEFAULT_CONNECT_TIMEOUT,
+                    metavar="SECONDS",
+                    help="how long to wait for the Dask scheduler and a worker (default: %(default)s)")
+    pv.add_argument("--resume", action="store_true",
+                    help="reuse the records in OUT/records/ written by an earlier run with the "
+                         "same profile, seed and device; run only the rest")
 
     pf = sub.add_parser("figures", help="regenerate the theory figures (PDF + PNG)")
     pf.add_argument("--only", action="append", help="figure key, name or paper (repeatable)")
@@ -114,13 +128,6 @@ def _print_table(records: list[dict], stream=None) -> None:
             stream.write(f"  {r['id']:<{w}}  {r['expected']:<8}  {r['verdict']:<12}  {me:>10}  {tol:>8}{flag}\n")
 
 
-def _run_records(claims, profile, seed, device, jobs, progress) -> list[dict]:
-    from .executor import run_many
-
-    return run_many(claims, profile=profile, seed=seed, device=device, jobs=jobs,
-                    on_record=lambda r: progress.update(r["id"], r["verdict"], r["seconds"]))
-
-
 def cmd_list(args) -> int:
     claims = select_claims(papers=[args.paper] if args.paper else None)
     if args.json:
@@ -135,21 +142,57 @@ def cmd_list(args) -> int:
 
 
 def cmd_verify(args) -> int:
+    from .executor import RecordStore, connect_dask, run_many
     from .report import build_report, regressions, write_report
 
+    # Every check of the arguments comes before anything is written.
     if args.jobs < 1:
         raise InputError(f"--jobs must be a positive integer, got {args.jobs}")
+    if args.executor == "dask":
+        if not args.scheduler:
+            raise InputError("--executor dask needs --scheduler ADDRESS of a running Dask "
+                             "scheduler (e.g. tcp://host:8786)")
+        if args.jobs != 1:
+            raise InputError("--jobs applies to --executor local; with --executor dask the "
+                             "cluster's workers set the parallelism")
+    elif args.scheduler:
+        raise InputError("--scheduler needs --executor dask")
+    if not args.connect_timeout > 0:
+        raise InputError(f"--connect-timeout must be positive, got {args.connect_timeout}")
     device = resolve_device(args.device)
     claims = select_claims(papers=args.paper, ids=args.claim)
     if not claims:
         raise InputError("no claims selected")
+    run = dict(profile=args.profile, seed=args.seed, device=device)
+    store = RecordStore(args.out)
+    done = store.load(claims, **run) if args.resume else {}
+    todo = [c for c in claims if c.id not in done]
+    client = connect_dask(args.scheduler, args.connect_timeout) if args.executor == "dask" else None
+
     progress = Progress(len(claims))
-    records = _run_records(claims, args.profile, args.seed, device, args.jobs, progress)
-    report = build_report(records, profile=args.profile, device=device, seed=args.seed)
+    for rec in done.values():
+        progress.update(rec["id"], f"{rec['verdict']} (resumed)")
+
+    def finished(rec: dict) -> None:
+        store.save(rec, **run)  # as soon as it is done: a killed run keeps it
+        progress.update(rec["id"], rec["verdict"], rec["seconds"])
+
+    try:
+        records = run_many(todo, jobs=args.jobs, client=client, on_record=finished, **run)
+    except KeyboardInterrupt:
+        sys.stderr.write(f"lintheory: interrupted; no report was written; the finished claims "
+                         f"are kept in {store.dir} (rerun with --resume)\n")
+        return 130
+    finally:
+        if client is not None:
+            client.close()
+    records += list(done.values())
+    report = build_report(records, **run)
     jpath, mpath = write_report(args.out, report)
     _print_table(report["claims"])
     regs = regressions(report)
-    sys.stdout.write(f"\n{len(report['claims'])} claims, {len(regs)} differ from expected; "
+    resumed = f" ({len(done)} resumed from {store.dir})" if done else ""
+    sys.stdout.write(f"\n{len(report['claims'])} claims{resumed}, {len(regs)} differ from expected; "
                      f"wrote {jpath} and {mpath}\n")
     return EXIT_REGRESSION if regs else EXIT_OK
 

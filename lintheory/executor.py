@@ -1,62 +1,441 @@
-"""How claim runs are spread over processes.
+"""How claim runs are spread over processes and machines, and how they are resumed.
 
-Each unit of work is a pure function of its configuration -- ``(claim id, profile,
-run seed, device) -> record`` -- and every claim derives its own seed from the run
-seed and its id (:func:`lintheory.claims.claim_seed`), so a report does not depend on
-how the work was split.
+Each unit of work is a pure function of its configuration,
+
+.. math:: (\\text{claim id}, \\text{profile}, \\text{run seed}, \\text{device})
+          \\mapsto \\text{record},
+
+because every claim derives its own seed from the run seed and its id
+(:func:`lintheory.claims.claim_seed`).  A report therefore does not depend on how
+the work was split: serially, over ``jobs`` local worker processes (joblib/loky), or
+over the workers of an existing Dask cluster.  Only the ``seconds`` field of a record
+(wall time) differs between runs.
+
+Three back ends, one function (:func:`map_unordered`):
+
+``jobs=1``
+    in this process, in order (BLAS keeps its own thread count);
+``jobs=N``
+    ``N`` loky worker processes (:mod:`joblib`), each with one BLAS/OpenMP thread and
+    one torch thread so that ``N`` workers do not oversubscribe the cores;
+``client=``
+    a :class:`distributed.Client` connected to an existing scheduler
+    (:func:`connect_dask`); no scheduler is started here.
+
+:class:`RecordStore` writes each finished record to ``DIR/records/<claim id>.json``
+atomically, tagged with the profile, seed, device, lintheory version and a digest of
+the claim, so that an interrupted run keeps what it finished and ``--resume`` reruns
+only the rest.
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import json
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .claims import Claim, run_claim
+from .errors import InputError
 
-__all__ = ["run_many"]
+__all__ = [
+    "EXECUTORS",
+    "WorkConfig",
+    "run_config",
+    "map_unordered",
+    "run_many",
+    "connect_dask",
+    "RecordStore",
+]
 
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+EXECUTORS = ("local", "dask")
+#: Seconds to wait for a Dask scheduler (and for its first worker) before giving up.
+DEFAULT_CONNECT_TIMEOUT = 3.0
+
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
-def _run_by_id(claim_id: str, profile: str, seed: int, device: str) -> dict:
+@dataclass(frozen=True)
+class WorkConfig:
+    """One unit of work: everything a record depends on.
+
+    Attributes
+    ----------
+    claim_id : str
+        The claim to run.
+    profile : {"quick", "full"}
+    seed : int
+        The *run* seed; the claim derives its own seed from it and its id.
+    device : {"cpu", "cuda"}
+        An already resolved device (never ``"auto"``).
+
+    Examples
+    --------
+    >>> cfg = WorkConfig("svm.etf.gram", "quick", 0, "cpu")
+    >>> rec = run_config(cfg)
+    >>> rec["id"], rec["verdict"], rec["seed"] == run_config(cfg.as_dict())["seed"]
+    ('svm.etf.gram', 'holds', True)
+    """
+
+    claim_id: str
+    profile: str = "quick"
+    seed: int = 0
+    device: str = "cpu"
+
+    def as_dict(self) -> dict:
+        """Plain JSON (what travels to a worker)."""
+        return asdict(self)
+
+
+def run_config(config: WorkConfig | dict) -> dict:
+    """Run one unit of work and return the claim's JSON-ready record.
+
+    Parameters
+    ----------
+    config : WorkConfig or dict
+        ``claim_id``, ``profile``, ``seed``, ``device``.
+
+    Returns
+    -------
+    dict
+        The record of the report contract (see :func:`lintheory.claims.run_claim`).
+    """
     from .claims import registry
 
-    return run_claim(registry()[claim_id], profile=profile, seed=seed, device=device)
+    cfg = config if isinstance(config, WorkConfig) else WorkConfig(**config)
+    reg = registry()
+    if cfg.claim_id not in reg:
+        raise InputError(f"unknown claim id {cfg.claim_id!r} on this worker "
+                         "(is the same lintheory version installed here?)")
+    return run_claim(reg[cfg.claim_id], profile=cfg.profile, seed=cfg.seed, device=cfg.device)
 
 
-def run_many(claims: Sequence[Claim], *, profile: str = "quick", seed: int = 0,
-             device: str = "cpu", jobs: int = 1,
-             on_record: Callable[[dict], None] | None = None) -> list[dict]:
-    """Run ``claims`` serially (``jobs=1``) or in ``jobs`` worker processes.
+def _cap_worker_threads() -> None:
+    """One BLAS/OpenMP thread and one torch thread in this (worker) process.
 
-    Workers are started with one BLAS/OpenMP thread each so that ``jobs`` workers do
-    not oversubscribe the cores.
+    The environment variables cover libraries loaded later; threadpoolctl covers
+    those already loaded; torch keeps its own pool.
     """
-    records: list[dict] = []
-    if jobs <= 1 or len(claims) <= 1:
-        for c in claims:
-            rec = run_claim(c, profile=profile, seed=seed, device=device)
-            records.append(rec)
-            if on_record:
-                on_record(rec)
-        return records
+    for k in _THREAD_VARS:
+        os.environ[k] = "1"
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - installed with scikit-learn
+        pass
+    else:
+        threadpool_limits(limits=1)
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - core dependency
+        return
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+
+
+def _worker_run(config: dict) -> dict:
+    """:func:`run_config` in a worker process, after capping its threads."""
+    from .claims import load_claims
+
+    load_claims()  # import the suites (and their BLAS) first, then cap every pool
+    _cap_worker_threads()
+    return run_config(config)
+
+
+def _probe_threads(_: Any = None) -> dict:
+    """Thread pools of a worker after :func:`_cap_worker_threads` (used by the tests)."""
+    import torch
+    from threadpoolctl import threadpool_info
+
+    from .claims import load_claims
+
+    load_claims()
+    _cap_worker_threads()
+    return {"torch": torch.get_num_threads(),
+            "blas": {f"{i['internal_api']}:{i['filepath']}": i["num_threads"]
+                     for i in threadpool_info()}}
+
+
+def _worker_info() -> dict:
+    """What a Dask worker reports before work is sent to it."""
+    import platform
+
+    import lintheory
+
+    return {"lintheory": lintheory.__version__, "python": platform.python_version()}
+
+
+def _joblib_available() -> bool:
+    try:
+        import joblib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def map_unordered(fn: Callable[[Any], Any], items: Sequence[Any], *, jobs: int = 1,
+                  client: Any = None) -> Iterator[Any]:
+    """Yield ``fn(item)`` for every item, in completion order.
+
+    Parameters
+    ----------
+    fn : callable
+        A module-level (importable, picklable) function of one plain-JSON argument.
+        Each call must be a pure function of its argument, so that the results do not
+        depend on the back end.
+    items : sequence
+        The arguments.
+    jobs : int
+        ``1``: serial, in this process, in order.  ``N > 1``: ``N`` loky worker
+        processes (joblib) with one BLAS/OpenMP/torch thread each.  Ignored when
+        ``client`` is given.
+    client : distributed.Client, optional
+        Run on the workers of this Dask cluster (see :func:`connect_dask`).
+
+    Yields
+    ------
+    object
+        ``fn(item)`` as each one finishes.  An exception raised by ``fn`` is re-raised.
+
+    Examples
+    --------
+    >>> sorted(map_unordered(abs, [-2, 1, -3]))
+    [1, 2, 3]
+    """
+    items = list(items)
+    if jobs < 1:
+        raise InputError(f"jobs must be a positive integer, got {jobs}")
+    if client is not None:
+        yield from _map_dask(fn, items, client)
+    elif jobs == 1 or len(items) <= 1:
+        for it in items:
+            yield fn(it)
+    elif _joblib_available():
+        yield from _map_joblib(fn, items, jobs)
+    else:  # same results, stdlib processes: joblib is an optional extra (lintheory[dist])
+        yield from _map_stdlib(fn, items, jobs)
+
+
+def _map_joblib(fn, items, jobs):
+    from joblib import Parallel, delayed, parallel_config
+
+    # inner_max_num_threads=1 makes loky start its workers with OMP/BLAS vars set to 1.
+    with parallel_config(backend="loky", inner_max_num_threads=1):
+        par = Parallel(n_jobs=min(jobs, len(items)), return_as="generator_unordered",
+                       batch_size=1, pre_dispatch="all")
+        yield from par(delayed(fn)(it) for it in items)
+
+
+def _map_stdlib(fn, items, jobs):
     import multiprocessing as mp
 
     saved = {k: os.environ.get(k) for k in _THREAD_VARS}
-    os.environ.update({k: "1" for k in _THREAD_VARS})
+    os.environ.update({k: "1" for k in _THREAD_VARS})  # inherited by the spawned workers
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
-            futs = [pool.submit(_run_by_id, c.id, profile, seed, device) for c in claims]
+        with ProcessPoolExecutor(max_workers=min(jobs, len(items)),
+                                 mp_context=mp.get_context("spawn")) as pool:
+            futs = [pool.submit(fn, it) for it in items]
             for f in as_completed(futs):
-                rec = f.result()
-                records.append(rec)
-                if on_record:
-                    on_record(rec)
+                yield f.result()
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def _map_dask(fn, items, client):
+    from distributed import as_completed as dask_as_completed
+
+    futs = client.map(fn, items, pure=False)
+    try:
+        for fut in dask_as_completed(futs, loop=client.loop):
+            yield fut.result()
+    finally:
+        client.cancel([f for f in futs if not f.done()])
+
+
+def connect_dask(address: str, timeout: float = DEFAULT_CONNECT_TIMEOUT):
+    """Connect to an existing Dask scheduler and check its workers can run lintheory.
+
+    Parameters
+    ----------
+    address : str
+        The scheduler's address, e.g. ``"tcp://10.0.0.5:8786"``.
+    timeout : float
+        Seconds to wait for the scheduler, and again for at least one worker.
+
+    Returns
+    -------
+    distributed.Client
+
+    Raises
+    ------
+    InputError
+        ``distributed`` is not installed; the scheduler cannot be reached within
+        ``timeout`` seconds; it has no worker; or its workers cannot import lintheory
+        or run another version of it.
+    """
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise InputError("--executor dask needs dask.distributed "
+                         "(pip install 'lintheory[dist]')") from exc
+    import lintheory
+
+    if not address:
+        raise InputError("--executor dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
+    try:
+        client = Client(address, timeout=f"{float(timeout)}s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InputError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s "
+                         f"({type(exc).__name__}); is `dask scheduler` running there and is "
+                         "the address right?") from exc
+    try:
+        try:
+            client.wait_for_workers(1, timeout=float(timeout))
+        except (TimeoutError, OSError) as exc:
+            raise InputError(f"the Dask scheduler at {address} has no workers "
+                             f"after {timeout:g} s; start some with `dask worker {address}`") from exc
+        try:
+            infos = client.run(_worker_info)
+        except Exception as exc:
+            raise InputError(f"Dask workers at {address} cannot import lintheory "
+                             f"({type(exc).__name__}: {exc}); install lintheory "
+                             f"{lintheory.__version__} on every worker") from exc
+        bad = {w: i["lintheory"] for w, i in infos.items()
+               if i["lintheory"] != lintheory.__version__}
+        if bad:
+            raise InputError(f"Dask workers run another lintheory version than this client "
+                             f"({lintheory.__version__}): {bad}")
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def run_many(claims: Sequence[Claim], *, profile: str = "quick", seed: int = 0,
+             device: str = "cpu", jobs: int = 1, client: Any = None,
+             on_record: Callable[[dict], None] | None = None) -> list[dict]:
+    """Run ``claims`` serially, over ``jobs`` local processes, or on a Dask cluster.
+
+    Parameters
+    ----------
+    claims : sequence of Claim
+    profile, seed, device
+        As for :func:`lintheory.claims.run_claim` (``device`` already resolved).
+    jobs : int
+        Local worker processes (``1`` = this process).  Ignored when ``client`` is set.
+    client : distributed.Client, optional
+        Run on this Dask cluster (see :func:`connect_dask`).
+    on_record : callable, optional
+        Called with each record as soon as it is finished (in completion order),
+        e.g. to save it (:class:`RecordStore`) and to move a progress bar.
+
+    Returns
+    -------
+    list of dict
+        The records, sorted by claim id; identical (except ``seconds``) whatever the
+        back end.
+    """
+    configs = [WorkConfig(c.id, profile, int(seed), device).as_dict() for c in claims]
+    local_serial = client is None and (jobs <= 1 or len(configs) <= 1)
+    fn = run_config if local_serial else _worker_run
+    records = []
+    for rec in map_unordered(fn, configs, jobs=jobs, client=client):
+        records.append(rec)
+        if on_record:
+            on_record(rec)
     return sorted(records, key=lambda r: r["id"])
+
+
+def claim_digest(c: Claim) -> str:
+    """A short hash of a claim's description and check source (stale records are rerun)."""
+    try:
+        src = inspect.getsource(c.check)
+    except (OSError, TypeError):  # pragma: no cover - built in or generated checks
+        src = getattr(c.check, "__qualname__", "")
+    blob = json.dumps(c.describe(), sort_keys=True) + "\n" + src
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class RecordStore:
+    """One JSON file per finished claim, ``DIR/records/<claim id>.json``.
+
+    Each file holds ``{"tag": {...}, "record": {...}}``; the tag names what the record
+    depends on (lintheory version, profile, run seed, device, claim digest).  Files are
+    written atomically (temporary file + rename), so a killed run leaves only whole
+    records.
+
+    Parameters
+    ----------
+    out_dir : path
+        The report folder (``--out``); nothing is created until the first save.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from lintheory.claims import registry
+    >>> c = registry()["svm.etf.gram"]
+    >>> store = RecordStore(tempfile.mkdtemp())
+    >>> store.save(run_config(WorkConfig(c.id)), profile="quick", seed=0, device="cpu").name
+    'svm.etf.gram.json'
+    >>> sorted(store.load([c], profile="quick", seed=0, device="cpu"))
+    ['svm.etf.gram']
+    >>> store.load([c], profile="quick", seed=1, device="cpu")
+    {}
+    """
+
+    def __init__(self, out_dir: str | os.PathLike):
+        self.dir = Path(out_dir) / "records"
+
+    def path(self, claim_id: str) -> Path:
+        return self.dir / f"{claim_id}.json"
+
+    @staticmethod
+    def tag(c: Claim | None, *, profile: str, seed: int, device: str) -> dict:
+        from . import __version__
+
+        t = {"lintheory": __version__, "profile": profile, "seed": int(seed), "device": device}
+        if c is not None:
+            t["claim"] = claim_digest(c)
+        return t
+
+    def save(self, record: dict, *, profile: str, seed: int, device: str) -> Path:
+        """Write ``record`` atomically, tagged with the run's configuration."""
+        from .claims import registry
+        from .report import atomic_write_text
+
+        c = registry().get(record["id"])
+        payload = {"tag": self.tag(c, profile=profile, seed=seed, device=device),
+                   "record": record}
+        p = self.path(record["id"])
+        atomic_write_text(p, json.dumps(payload, indent=1, allow_nan=False) + "\n")
+        return p
+
+    def load(self, claims: Iterable[Claim], *, profile: str, seed: int,
+             device: str) -> dict[str, dict]:
+        """The saved records of ``claims`` whose tag matches this run (by claim id).
+
+        Files that are missing, unreadable, or tagged differently are ignored (their
+        claims are run again and the files overwritten).
+        """
+        out: dict[str, dict] = {}
+        for c in claims:
+            p = self.path(c.id)
+            if not p.is_file():
+                continue
+            try:
+                payload = json.loads(p.read_text(encoding="utf-8"))
+                tag, rec = payload["tag"], payload["record"]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            if tag == self.tag(c, profile=profile, seed=seed, device=device) \
+                    and isinstance(rec, dict) and rec.get("id") == c.id:
+                out[c.id] = rec
+        return out

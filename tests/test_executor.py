@@ -1,0 +1,186 @@
+"""The executor layer: serial, --jobs (joblib), Dask, and --resume give the same report."""
+
+import json
+import socket
+import time
+
+import pytest
+
+from lintheory import executor as E
+from lintheory.claims import claim_seed
+from lintheory.cli import main
+
+# Cheap claims that still exercise a solver and a failing (printed) statement with a
+# counterexample, so that equality covers numbers, verdicts and counterexamples.
+CLAIMS = ["svm.etf", "svm.prop2_1.k_row_closed_form", "svm.prop2_1.closed_form.printed"]
+CLAIM_ARGS = [a for c in CLAIMS for a in ("--claim", c)]
+TIMING_FIELDS = ("seconds",)
+REPORT_TIMING_FIELDS = ("created",)
+
+
+def _strip(report: dict) -> dict:
+    """The report without wall-clock fields (what must not depend on the back end)."""
+    rep = {k: v for k, v in report.items() if k not in REPORT_TIMING_FIELDS}
+    rep["claims"] = [{k: v for k, v in r.items() if k not in TIMING_FIELDS}
+                     for r in report["claims"]]
+    return rep
+
+
+def _report(path) -> dict:
+    return json.loads((path / "report.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def serial_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("serial")
+    assert main(["verify", *CLAIM_ARGS, "--seed", "3", "--out", str(out)]) == 0
+    return _report(out)
+
+
+def test_serial_report_covers_a_failing_claim(serial_report):
+    ids = {r["id"]: r for r in serial_report["claims"]}
+    assert len(ids) == 9
+    printed = ids["svm.prop2_1.closed_form.printed"]
+    assert printed["verdict"] == "fails" and printed["counterexample"] is not None
+
+
+def test_jobs_2_gives_identical_records(tmp_path, serial_report):
+    assert main(["verify", *CLAIM_ARGS, "--seed", "3", "--jobs", "2", "--out", str(tmp_path)]) == 0
+    assert _strip(_report(tmp_path)) == _strip(serial_report)
+
+
+def test_dask_local_cluster_gives_identical_report(tmp_path, serial_report):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                  dashboard_address=None) as cluster:
+        code = main(["verify", *CLAIM_ARGS, "--seed", "3", "--executor", "dask",
+                     "--scheduler", cluster.scheduler_address, "--connect-timeout", "30",
+                     "--out", str(tmp_path)])
+        assert code == 0
+        # the work really ran on the cluster's workers
+        with distributed.Client(cluster.scheduler_address, set_as_default=False) as c:
+            assert len(c.scheduler_info()["workers"]) == 2
+    rep = _report(tmp_path)
+    assert _strip(rep) == _strip(serial_report)
+    assert {r["verdict"] for r in rep["claims"]} == {"holds", "fails"}
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # nothing listens once the socket is closed
+
+
+def test_unreachable_scheduler_exit_2_fast_nothing_written(tmp_path, capsys):
+    out = tmp_path / "rep"
+    t0 = time.perf_counter()
+    code = main(["verify", "--claim", "svm.etf.gram", "--executor", "dask",
+                 "--scheduler", f"tcp://127.0.0.1:{_closed_port()}",
+                 "--connect-timeout", "1", "--out", str(out)])
+    elapsed = time.perf_counter() - t0
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "cannot reach the Dask scheduler" in err and err.count("\n") == 1
+    assert elapsed < 10, elapsed
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--executor", "slurm"], "invalid choice"),
+    (["--executor", "dask"], "needs --scheduler"),
+    (["--scheduler", "tcp://127.0.0.1:8786"], "needs --executor dask"),
+    (["--executor", "dask", "--scheduler", "tcp://127.0.0.1:8786", "--jobs", "2"], "--jobs"),
+    (["--jobs", "-1"], "positive"),
+    (["--connect-timeout", "0", "--executor", "dask", "--scheduler", "tcp://h:1"], "positive"),
+])
+def test_bad_executor_usage_exit_2(tmp_path, capsys, argv, message):
+    out = tmp_path / "rep"
+    assert main(["verify", "--claim", "svm.etf.gram", "--out", str(out), *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_resume_reruns_only_missing_records(tmp_path, monkeypatch, serial_report):
+    out = tmp_path / "rep"
+    assert main(["verify", *CLAIM_ARGS, "--seed", "3", "--out", str(out)]) == 0
+    records = sorted((out / "records").glob("*.json"))
+    assert [p.stem for p in records] == sorted(r["id"] for r in serial_report["claims"])
+    (out / "records" / "svm.prop2_1.k_row_closed_form.json").unlink()
+    (out / "report.json").unlink()
+
+    ran = []
+    real = E.run_claim
+    monkeypatch.setattr(E, "run_claim", lambda c, **kw: ran.append(c.id) or real(c, **kw))
+    assert main(["verify", *CLAIM_ARGS, "--seed", "3", "--resume", "--out", str(out)]) == 0
+    assert ran == ["svm.prop2_1.k_row_closed_form"]
+    assert _strip(_report(out)) == _strip(serial_report)
+
+
+def test_resume_ignores_records_of_another_configuration(tmp_path, monkeypatch):
+    out = tmp_path / "rep"
+    assert main(["verify", "--claim", "svm.etf", "--seed", "1", "--out", str(out)]) == 0
+    # damage one record: unreadable files are rerun, never trusted
+    (out / "records" / "svm.etf.rank.json").write_text("{not json")
+    ran = []
+    real = E.run_claim
+    monkeypatch.setattr(E, "run_claim", lambda c, **kw: ran.append(c.id) or real(c, **kw))
+    assert main(["verify", "--claim", "svm.etf", "--seed", "1", "--resume", "--out", str(out)]) == 0
+    assert ran == ["svm.etf.rank"]
+    ran.clear()
+    # another seed: nothing is reused, and the records are overwritten with the new tag
+    assert main(["verify", "--claim", "svm.etf", "--seed", "2", "--resume", "--out", str(out)]) == 0
+    assert len(ran) == 7
+    tags = {json.loads(p.read_text())["tag"]["seed"] for p in (out / "records").glob("*.json")}
+    assert tags == {2}
+    rep = _report(out)
+    assert rep["seed"] == 2 and all(r["seed"] == claim_seed(2, r["id"]) for r in rep["claims"])
+
+
+def test_interrupted_run_keeps_whole_records_and_no_report(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "rep"
+    real = E.run_claim
+    count = {"n": 0}
+
+    def flaky(c, **kw):
+        count["n"] += 1
+        if count["n"] == 3:
+            raise KeyboardInterrupt
+        return real(c, **kw)
+
+    monkeypatch.setattr(E, "run_claim", flaky)
+    assert main(["verify", "--claim", "svm.etf", "--out", str(out)]) == 130
+    assert "--resume" in capsys.readouterr().err
+    assert not (out / "report.json").exists()
+    files = sorted(p.name for p in (out / "records").iterdir())
+    assert len(files) == 2 and all(f.endswith(".json") for f in files)  # no temp files left
+    for f in files:
+        json.loads((out / "records" / f).read_text())  # whole, parseable
+    monkeypatch.setattr(E, "run_claim", real)
+    assert main(["verify", "--claim", "svm.etf", "--resume", "--out", str(out)]) == 0
+    assert len(_report(out)["claims"]) == 7
+
+
+def test_map_unordered_back_ends_agree(monkeypatch):
+    items = [-3, 1, -2, 5]
+    assert list(E.map_unordered(abs, items)) == [3, 1, 2, 5]  # serial keeps the order
+    assert sorted(E.map_unordered(abs, items, jobs=2)) == [1, 2, 3, 5]
+    monkeypatch.setattr(E, "_joblib_available", lambda: False)  # stdlib processes
+    assert sorted(E.map_unordered(abs, items, jobs=2)) == [1, 2, 3, 5]
+    with pytest.raises(E.InputError, match="positive"):
+        list(E.map_unordered(abs, items, jobs=0))
+
+
+def test_workers_run_with_one_thread():
+    (info,) = list(E.map_unordered(E._probe_threads, [None, None], jobs=2))[:1]
+    assert info["torch"] == 1
+    assert all(n == 1 for n in info["blas"].values()), info
+
+
+def test_work_config_round_trip():
+    cfg = E.WorkConfig("svm.etf.gram", "quick", 7, "cpu")
+    assert E.WorkConfig(**cfg.as_dict()) == cfg
+    a, b = E.run_config(cfg), E.run_config(cfg.as_dict())
+    a.pop("seconds"), b.pop("seconds")
+    assert a == b
+    with pytest.raises(E.InputError, match="unknown claim id"):
+        E.run_config(E.WorkConfig("svm.nosuch.claim"))
