@@ -1,0 +1,708 @@
+"""AdaDARE-γ: exact expected loss of drop-and-rescale, optimal drop probabilities, the γ bound.
+
+Seed ``000_5a76694d997bb78d.txt`` (supplementary material, Theorems 1 and 2).  This module
+holds the *corrected* results, which are the main API; the formulas exactly as printed are
+in :mod:`lintheory.adadare.printed`.
+
+Setting (inferred from the proofs; the main paper is not in the seed).  A layer's delta
+``delta = Θ_sft − Θ_pre`` is flattened to ``n`` entries.  Drop-and-rescale with
+per-entry drop probabilities ``p_i`` and rescale ``γ`` gives
+
+.. math::
+
+    \\Theta_{\\mathrm{fusion},i} = \\Theta_{\\mathrm{pre},i} + m_i\\,\\frac{\\gamma}{1-p_i}\\,\\delta_i,
+    \\qquad m_i \\sim \\mathrm{Bernoulli}(1-p_i)\\ \\text{independent}.
+
+**Independence of the masks is a precondition** of every expectation formula here: it is
+what makes the cross terms of the layer loss independent of ``p`` (paper A.4 → A.5).
+
+Conventions: samples are rows.  A layer weight is ``(d_out, d_in)``, its calibration
+activations are ``X`` of shape ``(N, d_in)`` (the paper's :math:`\\mathcal X` has tokens as
+columns, i.e. ``X = 𝒳ᵀ``), outputs are ``X @ W.T`` and the diagonal "Hessian" of the layer
+loss A.1 for entry ``(r, c)`` is ``(XᵀX)_{cc}`` (the true Hessian has a factor 2, which
+changes no argmin).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validation import as_float_array
+from ..errors import AssumptionError, InputError
+
+__all__ = [
+    "DropProbabilities",
+    "GammaBound",
+    "scores",
+    "coordinate_loss",
+    "expected_diag_loss",
+    "expected_layer_loss",
+    "loss_parts",
+    "drop_probabilities",
+    "solve_drop_probabilities",
+    "drop_and_rescale",
+    "optimal_gamma",
+    "expected_l1",
+    "gamma_bound",
+    "l1_exceedance_probability",
+    "hessian_diag_from_activations",
+]
+
+#: Largest n for which :func:`l1_exceedance_probability` enumerates all 2^n masks.
+EXACT_ENUMERATION_MAX_N = 20
+
+
+# --------------------------------------------------------------------------- validation
+
+def _check_inputs(h_diag, delta, name_h="h_diag", name_d="delta"):
+    d = as_float_array(delta, name_d)
+    h = as_float_array(h_diag, name_h)
+    if h.shape != d.shape:
+        raise InputError(f"{name_h} has shape {h.shape} but {name_d} has shape {d.shape}")
+    if h.size and h.min() < 0:
+        raise AssumptionError(
+            f"{name_h} is a diagonal of a PSD curvature (H_ii >= 0, Theorem 1); "
+            f"{int((h < 0).sum())} negative entries, most negative",
+            float(-h.min()), 0.0,
+            hint="use a Gram / Fisher diagonal; with H_ii < 0 the objective is unbounded below as p_i -> 1")
+    return h, d
+
+
+def _check_sparsity(p) -> float:
+    try:
+        p = float(p)
+    except (TypeError, ValueError):
+        raise InputError(f"p must be a number in [0, 1), got {p!r}") from None
+    if not np.isfinite(p):
+        raise InputError(f"p must be a finite number in [0, 1), got {p}")
+    if p < 0 or p >= 1:
+        viol = -p if p < 0 else p - 1.0
+        raise AssumptionError("the target sparsity p lies in [0, 1) (A.2)", float(viol), 0.0,
+                              hint="p = 1 would drop every entry; p < 0 is not a sparsity")
+    return p
+
+
+def _check_probs(probs, shape, name="probs"):
+    q = as_float_array(probs, name)
+    if q.shape != shape:
+        raise InputError(f"{name} has shape {q.shape}, expected {shape}")
+    if q.size and (q.min() < 0 or q.max() > 1):
+        viol = max(-q.min(), q.max() - 1)
+        raise AssumptionError(f"{name} are probabilities in [0, 1]", float(viol), 0.0)
+    return q
+
+
+def _check_gamma(gamma) -> float:
+    g = float(gamma)
+    if not np.isfinite(g):
+        raise InputError(f"gamma must be finite, got {gamma}")
+    return g
+
+
+def scores(h_diag, delta) -> np.ndarray:
+    """The scores :math:`s_i = \\sqrt{H_{ii}}\\,|\\delta_i|` that Theorem 1 ranks entries by.
+
+    Parameters
+    ----------
+    h_diag, delta : array_like, same shape (any)
+        Non-negative curvature diagonal and the delta parameters.
+
+    Returns
+    -------
+    ndarray, same shape
+        ``sqrt(h_diag) * |delta|``.
+
+    Examples
+    --------
+    >>> scores([4.0, 1.0], [0.5, -3.0]).tolist()
+    [1.0, 3.0]
+    """
+    h, d = _check_inputs(h_diag, delta)
+    return np.sqrt(h) * np.abs(d)
+
+
+# --------------------------------------------------------------------------- the loss
+
+def coordinate_loss(p, gamma):
+    """Per-coordinate factor of the expected loss: :math:`\\phi(p)=\\gamma^2\\frac{p}{1-p}+(1-\\gamma)^2`.
+
+    Variance plus squared bias of :math:`e = \\delta - m\\gamma\\delta/(1-p)` in units of
+    :math:`\\delta^2`.  Equal to the paper's :math:`\\frac{(\\alpha+p)^2}{1-p}+p` with
+    :math:`\\alpha=\\gamma-1` (A.6).  Convex in ``p`` on ``[0, 1)``: :math:`\\phi'' = 2\\gamma^2/(1-p)^3`.
+    ``p = 1`` gives ``inf`` unless ``gamma == 0``.
+
+    Examples
+    --------
+    >>> float(coordinate_loss(0.5, 1.0))
+    1.0
+    """
+    p = np.asarray(p, dtype=np.float64)
+    g = float(gamma)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = np.where(p >= 1, np.inf if g != 0 else 0.0, g * g * p / np.where(p >= 1, 1.0, 1 - p))
+    return var + (1 - g) ** 2
+
+
+def loss_parts(h_diag, delta, probs, gamma):
+    """Variance and squared-bias parts of the expected diagonal loss (A.5).
+
+    Returns
+    -------
+    (variance, bias2) : tuple of float
+        :math:`\\gamma^2\\sum_i H_{ii}\\delta_i^2 p_i/(1-p_i)` and
+        :math:`(1-\\gamma)^2\\sum_i H_{ii}\\delta_i^2`.  Entries with :math:`H_{ii}\\delta_i^2 = 0`
+        contribute 0 even at ``p_i = 1`` (they never affect the output).
+
+    Examples
+    --------
+    >>> loss_parts([1.0, 1.0], [1.0, 2.0], [0.5, 0.0], 1.0)
+    (1.0, 0.0)
+    """
+    h, d = _check_inputs(h_diag, delta)
+    q = _check_probs(probs, d.shape)
+    g = _check_gamma(gamma)
+    w = h * d * d
+    live = w > 0
+    if np.any(q[live] >= 1) and g != 0:
+        var = np.inf
+    else:
+        qq = q[live]
+        var = float(g * g * np.sum(w[live] * qq / (1 - qq)))
+    return var, float((1 - g) ** 2 * w.sum())
+
+
+def expected_diag_loss(h_diag, delta, probs, gamma) -> float:
+    """Expected diagonal-curvature loss of drop-and-rescale (paper A.5–A.6, corrected form).
+
+    .. math::
+
+        \\mathcal L(P,\\gamma)=\\mathbb E\\sum_i H_{ii}(\\Theta_{\\mathrm{sft},i}-\\Theta_{\\mathrm{fusion},i})^2
+        =\\sum_i H_{ii}\\delta_i^2\\Big[\\gamma^2\\frac{p_i}{1-p_i}+(1-\\gamma)^2\\Big].
+
+    Convex in ``probs`` (each term is convex in its own :math:`p_i`).
+
+    Parameters
+    ----------
+    h_diag, delta, probs : array_like, same shape (any)
+        :math:`H_{ii}\\ge 0`, :math:`\\delta_i`, drop probabilities :math:`p_i\\in[0,1]`.
+    gamma : float
+        Rescale factor.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> expected_diag_loss([1.0, 2.0], [1.0, 1.0], [0.5, 0.0], 0.5)
+    1.0
+    """
+    var, bias = loss_parts(h_diag, delta, probs, gamma)
+    return var + bias
+
+
+def expected_layer_loss(delta, probs, gamma, X=None, *, gram=None) -> float:
+    """Exact expected layer loss :math:`\\mathbb E\\|X(\\Theta_{\\mathrm{sft}}-\\Theta_{\\mathrm{fusion}})^\\top\\|_F^2` (A.1).
+
+    With independent masks and :math:`G = X^\\top X`,
+
+    .. math::
+
+        \\mathbb E\\|X E^\\top\\|_F^2 = \\gamma^2\\sum_{r,c} G_{cc}\\,\\delta_{rc}^2\\frac{p_{rc}}{1-p_{rc}}
+        + (1-\\gamma)^2\\sum_r \\delta_r^\\top G\\,\\delta_r,
+
+    so off-diagonal curvature enters only the ``p``-independent bias term and Theorem 1's
+    diagonal reduction (A.5) is exact (no Taylor step is needed: A.1 is quadratic).
+
+    Parameters
+    ----------
+    delta, probs : array_like, shape (d_out, d_in)
+        Delta weights (rows are output units) and drop probabilities.
+    gamma : float
+    X : array_like, shape (N, d_in), optional
+        Calibration activations, samples as rows (the paper's :math:`\\mathcal X^\\top`).
+    gram : array_like, shape (d_in, d_in), optional
+        :math:`X^\\top X` instead of ``X``.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> expected_layer_loss([[1.0, 0.0]], [[0.5, 0.0]], 1.0, gram=[[1.0, 0.5], [0.5, 1.0]])
+    1.0
+    """
+    d = as_float_array(delta, "delta", ndim=2)
+    q = _check_probs(probs, d.shape)
+    G = _gram(X, gram, d.shape[1])
+    g = _check_gamma(gamma)
+    h = np.broadcast_to(np.diag(G), d.shape)
+    var, _ = loss_parts(h, d, q, g)
+    bias = (1 - g) ** 2 * float(np.einsum("ri,ij,rj->", d, G, d))
+    return var + bias
+
+
+def _gram(X, gram, d_in):
+    if (X is None) == (gram is None):
+        raise InputError("give exactly one of X (N, d_in) and gram (d_in, d_in)")
+    if gram is None:
+        Xa = as_float_array(X, "X", ndim=2)
+        if Xa.shape[1] != d_in:
+            raise InputError(f"X has {Xa.shape[1]} features but delta has {d_in} input columns")
+        return Xa.T @ Xa
+    G = as_float_array(gram, "gram", ndim=2)
+    if G.shape != (d_in, d_in):
+        raise InputError(f"gram has shape {G.shape}, expected {(d_in, d_in)}")
+    return G
+
+
+def hessian_diag_from_activations(X, d_out: int) -> np.ndarray:
+    """Diagonal of the layer-loss curvature per weight entry, :math:`H_{(r,c)} = (X^\\top X)_{cc}`.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, d_in)
+        Calibration activations, samples as rows.
+    d_out : int
+        Number of output units.
+
+    Returns
+    -------
+    ndarray, shape (d_out, d_in)
+        (Half the exact Hessian diagonal of A.1; the factor changes no argmin.)
+
+    Examples
+    --------
+    >>> hessian_diag_from_activations([[1.0, 2.0]], 2).tolist()
+    [[1.0, 4.0], [1.0, 4.0]]
+    """
+    Xa = as_float_array(X, "X", ndim=2)
+    if int(d_out) < 1:
+        raise InputError(f"d_out must be >= 1, got {d_out}")
+    return np.tile(np.einsum("nc,nc->c", Xa, Xa), (int(d_out), 1))
+
+
+# --------------------------------------------------------------------------- Theorem 1
+
+@dataclass(frozen=True)
+class DropProbabilities:
+    """Result of :func:`solve_drop_probabilities`.
+
+    Attributes
+    ----------
+    probs : ndarray, same shape as the input
+        Drop probabilities :math:`p_i`.
+    method : {"waterfill", "paper"}
+    p : float
+        Target sparsity.
+    mean_sparsity : float
+        Achieved :math:`\\frac1n\\sum_i p_i` (``== p`` up to round-off for ``"waterfill"``;
+        ``> p`` when A.18 clips).
+    clipping_active : bool
+        ``"waterfill"``: some entries sit at the bound :math:`p_i = 0` (the water level was
+        capped); ``"paper"``: the unclipped A.17 value was negative somewhere, so
+        ``max(0, ·)`` changed it.
+    n_clipped : int
+        How many entries are clipped (in the sense above).
+    kappa : float
+        ``"waterfill"``: the level :math:`\\kappa` of :math:`1-p_i=\\min(1,\\kappa s_i)`
+        (``inf`` when every entry is kept); ``"paper"``: :math:`n(1-p)/\\sum_j s_j`.
+    n_zero_score : int
+        Entries with :math:`s_i = 0` (they never affect the loss).
+    n_infeasible : int
+        Entries with :math:`p_i \\ge 1`, outside the paper's :math:`0 \\le p_i < 1` (only
+        zero-score entries, which are then dropped deterministically).
+    variance : float
+        :math:`\\sum_i s_i^2 p_i/(1-p_i)`, the ``p``-dependent loss per unit :math:`\\gamma^2`.
+    """
+
+    probs: np.ndarray
+    method: str
+    p: float
+    mean_sparsity: float
+    clipping_active: bool
+    n_clipped: int
+    kappa: float
+    n_zero_score: int
+    n_infeasible: int
+    variance: float
+
+
+def _variance(s, q):
+    live = s > 0
+    qq = q[live]
+    if np.any(qq >= 1):
+        return np.inf
+    return float(np.sum(s[live] ** 2 * qq / (1 - qq)))
+
+
+def _waterfill_keep(s: np.ndarray, m: float) -> tuple[np.ndarray, float]:
+    """Keep probabilities :math:`u_i = \\min(1, \\kappa s_i)` with :math:`\\sum u_i = m`.
+
+    ``s`` is flat, non-negative, ``0 < m <= n``.  Sort once (O(n log n)), then the number
+    ``k`` of saturated entries (``u = 1``) is the smallest ``k`` with
+    :math:`(m-k)\\,s_{(k+1)} \\le \\sum_{j>k} s_{(j)}` (scores descending); then
+    :math:`\\kappa = (m-k)/\\sum_{j>k}s_{(j)}`.  Zero scores get ``u = 0`` unless the positive
+    entries cannot carry ``m`` on their own, in which case those are all kept and the zero
+    entries share the rest equally (the objective does not depend on them).
+    """
+    n = s.size
+    pos = s > 0
+    n_pos = int(pos.sum())
+    if n_pos <= m:
+        # Every live entry kept; zero-score entries share what is left of the budget.
+        u = np.where(pos, 1.0, (m - n_pos) / (n - n_pos) if n > n_pos else 0.0)
+        return u, np.inf
+    sd = -np.sort(-s)                        # descending
+    tail = np.cumsum(sd[::-1])[::-1]         # tail[k] = sum_{j>=k} sd[j] (0-based)
+    k = np.arange(n)
+    # candidate k saturated entries: need m - k > 0 and (m - k) * sd[k] <= tail[k]
+    ok = (m - k > 0) & ((m - k) * sd <= tail * (1 + 1e-15))
+    kk = int(np.argmax(ok))                  # smallest valid k (k = n_pos - 1 at worst... see below)
+    if not ok[kk]:                           # pragma: no cover - guarded by n_pos > m
+        raise RuntimeError("water-filling found no level")
+    kappa = (m - kk) / tail[kk]
+    u = np.minimum(1.0, kappa * s)
+    return u, float(kappa)
+
+
+def solve_drop_probabilities(h_diag, delta, p, method: str = "waterfill") -> DropProbabilities:
+    """Theorem 1: drop probabilities minimising the expected layer loss at mean sparsity ``p``.
+
+    The problem (A.1–A.2, diagonal form A.5) is
+
+    .. math::
+
+        \\min_{P}\\ \\sum_i s_i^2\\,\\frac{p_i}{1-p_i}\\quad\\text{s.t.}\\quad
+        \\frac1n\\sum_i p_i \\ge p,\\ 0\\le p_i<1,\\qquad s_i=\\sqrt{H_{ii}}\\,|\\delta_i|,
+
+    (the bias term and the factor :math:`\\gamma^2` do not depend on ``P``).  It is convex.
+
+    ``method="waterfill"`` (default, corrected Theorem 1) returns the exact optimum
+
+    .. math:: 1-p_i^* = \\min(1, \\kappa s_i),\\qquad \\sum_i \\min(1,\\kappa s_i) = n(1-p),
+
+    so the sparsity constraint is met exactly.  ``method="paper"`` returns A.18 as printed,
+    :math:`p_i=\\max(0, 1-n(1-p)s_i/\\sum_j s_j)`, which is the optimum only when no entry is
+    clipped (:math:`\\max_i s_i \\le \\bar s/(1-p)`); otherwise it over-sparsifies.
+
+    Explicit cases: ``p = 0`` gives :math:`p_i^*\\equiv0` (A.18 does not); entries with
+    :math:`s_i=0` get :math:`p_i^* = 1` (dropped; they never change the output, and A.18
+    gives the same) unless the live entries cannot carry the budget, in which case live
+    entries are all kept and zero-score entries share the remaining sparsity equally; all
+    :math:`s_i=0` gives the uniform :math:`p_i=p` for ``"waterfill"`` and raises for
+    ``"paper"`` (0/0).  Tied scores get identical probabilities (the optimum is unique on
+    live entries: the objective is strictly convex there).
+
+    Parameters
+    ----------
+    h_diag : array_like, any shape
+        Curvature diagonal, :math:`H_{ii}\\ge0` (a Gram or Fisher diagonal).
+    delta : array_like, same shape
+        Delta parameters, finite.
+    p : float
+        Target mean sparsity in ``[0, 1)``.
+    method : {"waterfill", "paper"}
+
+    Returns
+    -------
+    DropProbabilities
+
+    Raises
+    ------
+    AssumptionError
+        Negative :math:`H_{ii}`; ``p`` outside ``[0, 1)``; all scores zero with ``"paper"``.
+    InputError
+        Non-finite input or mismatched shapes.
+
+    Examples
+    --------
+    >>> r = solve_drop_probabilities([1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 9.0], 0.5)
+    >>> r.probs.round(3).tolist(), r.mean_sparsity, r.clipping_active
+    ([0.667, 0.667, 0.667, 0.0], 0.5, True)
+    >>> solve_drop_probabilities([1.0] * 4, [1.0, 1.0, 1.0, 9.0], 0.5, method="paper").mean_sparsity
+    0.625
+    """
+    h, d = _check_inputs(h_diag, delta)
+    p = _check_sparsity(p)
+    if method not in ("waterfill", "paper"):
+        raise InputError(f"method must be 'waterfill' or 'paper', got {method!r}")
+    shape = d.shape
+    s = (np.sqrt(h) * np.abs(d)).ravel()
+    n = s.size
+    if n == 0:
+        raise InputError("delta is empty")
+    nz = int((s == 0).sum())
+    if method == "paper":
+        from .printed import a18_drop_probabilities
+        tot = s.sum()
+        if tot == 0:
+            raise AssumptionError("A.18 needs sum_j sqrt(H_jj) |delta_j| > 0 (it is 0/0 otherwise)",
+                                  0.0, None, hint="use method='waterfill', which returns p_i = p")
+        raw = 1 - n * (1 - p) * s / tot
+        q = a18_drop_probabilities(h.ravel(), d.ravel(), p)
+        ncl = int((raw < 0).sum())
+        kappa = n * (1 - p) / tot
+    else:
+        m = n * (1 - p)
+        if nz == n:
+            q = np.full(n, p)
+            kappa = np.inf
+        else:
+            u, kappa = _waterfill_keep(s, m)
+            q = 1 - u
+            q[u == 1] = 0.0          # exact zeros for kept entries
+        # entries held at the bound p_i = 0 although the level kappa * s_i would exceed 1
+        ncl = int(np.sum((q == 0) & (s > 0)))
+    q = np.clip(q, 0.0, 1.0)
+    return DropProbabilities(
+        probs=q.reshape(shape), method=method, p=p, mean_sparsity=float(q.mean()),
+        clipping_active=bool(ncl > 0), n_clipped=ncl, kappa=float(kappa),
+        n_zero_score=nz, n_infeasible=int((q >= 1).sum()), variance=_variance(s, q))
+
+
+def drop_probabilities(h_diag, delta, p, method: str = "waterfill") -> np.ndarray:
+    """Theorem 1's drop probabilities :math:`p_i` (array only); see :func:`solve_drop_probabilities`.
+
+    ``method="waterfill"``: the exact optimum :math:`1-p_i=\\min(1,\\kappa\\sqrt{H_{ii}}|\\delta_i|)`
+    with :math:`\\frac1n\\sum_ip_i=p`; ``method="paper"``: equation A.18 as printed.
+
+    Parameters
+    ----------
+    h_diag, delta : array_like, same shape (any)
+    p : float in [0, 1)
+    method : {"waterfill", "paper"}
+
+    Returns
+    -------
+    ndarray, same shape as ``delta``
+
+    Examples
+    --------
+    >>> drop_probabilities([1.0, 1.0], [1.0, 3.0], 0.5).tolist()
+    [0.75, 0.25]
+    >>> drop_probabilities([1.0, 1.0], [1.0, 1.0], 0.0).tolist()
+    [0.0, 0.0]
+    """
+    return solve_drop_probabilities(h_diag, delta, p, method=method).probs
+
+
+def drop_and_rescale(delta, probs, gamma, seed=None, *, rng=None, pre=None) -> np.ndarray:
+    """One random realisation of drop-and-rescale with per-entry probabilities.
+
+    .. math:: \\hat\\delta_i = m_i\\,\\frac{\\gamma}{1-p_i}\\,\\delta_i,\\qquad m_i\\sim\\mathrm{Bernoulli}(1-p_i),
+
+    with **independent** masks :math:`m_i` (one uniform draw per entry; the expectation
+    formulas of this module need independence).  Entries with ``p_i = 1`` are always dropped
+    (their rescale is not evaluated).
+
+    Parameters
+    ----------
+    delta, probs : array_like, same shape (any)
+    gamma : float
+    seed : int, optional
+        Seed of a fresh ``numpy.random.default_rng``; or pass ``rng``.
+    rng : numpy.random.Generator, optional
+    pre : array_like, same shape, optional
+        Pre-trained weights; when given, returns :math:`\\Theta_{\\mathrm{fusion}} = \\Theta_{\\mathrm{pre}} + \\hat\\delta`.
+
+    Returns
+    -------
+    ndarray, same shape
+        :math:`\\hat\\delta` (or :math:`\\Theta_{\\mathrm{fusion}}`).
+
+    Examples
+    --------
+    >>> drop_and_rescale([1.0, 2.0], [0.0, 1.0], 0.5, seed=0).tolist()
+    [0.5, 0.0]
+    """
+    d = as_float_array(delta, "delta")
+    q = _check_probs(probs, d.shape)
+    g = _check_gamma(gamma)
+    if rng is None:
+        if seed is None:
+            raise InputError("drop_and_rescale needs a seed or an rng (every random draw is seeded)")
+        rng = np.random.default_rng(seed)
+    keep = rng.random(d.shape) >= q          # P(keep) = 1 - p_i
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(keep, g * d / np.where(keep, 1 - q, 1.0), 0.0)
+    if pre is not None:
+        pr = as_float_array(pre, "pre")
+        if pr.shape != d.shape:
+            raise InputError(f"pre has shape {pr.shape}, delta has {d.shape}")
+        out = pr + out
+    return out
+
+
+def optimal_gamma(h_diag, delta, probs, *, bias_quad=None) -> float:
+    """Loss-optimal rescale at fixed ``P`` (not in the paper): :math:`\\gamma^* = Q/(Q+V)`.
+
+    The expected loss is :math:`\\gamma^2 V + (1-\\gamma)^2 Q` with
+    :math:`V=\\sum_i H_{ii}\\delta_i^2 p_i/(1-p_i)` and :math:`Q` the bias quadratic form
+    (:math:`\\sum_i H_{ii}\\delta_i^2` in the diagonal model A.5, or
+    :math:`\\sum_r\\delta_r^\\top G\\delta_r` for the full layer: pass it as ``bias_quad``).
+    So :math:`\\gamma^*\\le1`: DARE's unbiased :math:`\\gamma=1` is optimal only without dropping.
+
+    Returns
+    -------
+    float
+        ``1.0`` when ``V = 0`` and ``Q > 0``; raises when ``Q + V = 0`` (every γ is optimal).
+
+    Examples
+    --------
+    >>> optimal_gamma([1.0, 1.0], [1.0, 1.0], [0.5, 0.5])
+    0.5
+    """
+    h, d = _check_inputs(h_diag, delta)
+    q = _check_probs(probs, d.shape)
+    V, _ = loss_parts(h, d, q, 1.0)
+    Q = float(np.sum(h * d * d)) if bias_quad is None else float(bias_quad)
+    if not np.isfinite(V):
+        return 0.0
+    if Q + V <= 0:
+        raise AssumptionError("gamma* = Q/(Q+V) needs Q + V > 0 (otherwise every gamma is optimal)",
+                              0.0, None)
+    return Q / (Q + V)
+
+
+# --------------------------------------------------------------------------- Theorem 2
+
+def expected_l1(delta, gamma) -> float:
+    """Theorem 2 (corrected): :math:`\\mathbb E\\|\\Theta_{\\mathrm{fusion}}-\\Theta_{\\mathrm{pre}}\\|_1=|\\gamma|\\sum_i|\\delta_i|`.
+
+    Holds for **any** drop probabilities :math:`p_i\\in[0,1)` (independent or not): each
+    coordinate takes the values :math:`\\{0,\\gamma\\delta_i/(1-p_i)\\}`, which never change
+    sign, so :math:`\\mathbb E|X_i|=|\\mathbb EX_i|=|\\gamma\\delta_i|`.
+
+    Examples
+    --------
+    >>> expected_l1([1.0, -2.0], -0.5)
+    1.5
+    """
+    d = as_float_array(delta, "delta")
+    return abs(_check_gamma(gamma)) * float(np.abs(d).sum())
+
+
+@dataclass(frozen=True)
+class GammaBound:
+    """Result of :func:`gamma_bound`.
+
+    Attributes
+    ----------
+    bound : float
+        :math:`\\eta/\\sum_i|\\delta_i|` (``inf`` when :math:`\\delta=0`).
+    l1_delta : float
+        :math:`\\sum_i|\\delta_i|`.
+    eta : float
+    """
+
+    bound: float
+    l1_delta: float
+    eta: float
+
+    def admits(self, gamma) -> bool:
+        """Whether :math:`\\mathbb E\\|\\cdot\\|_1<\\eta`, i.e. :math:`|\\gamma|<` ``bound`` (iff)."""
+        return abs(float(gamma)) * self.l1_delta < self.eta
+
+
+def gamma_bound(delta, eta) -> GammaBound:
+    """Theorem 2: the largest rescale compatible with an expected L1 budget ``eta``.
+
+    :math:`\\mathbb E\\|\\Theta_{\\mathrm{fusion}}-\\Theta_{\\mathrm{pre}}\\|_1<\\eta \\iff
+    |\\gamma| < \\eta/\\sum_i|\\delta_i|` (for :math:`\\sum|\\delta_i|>0`), independent of the
+    drop probabilities.  The paper prints the weaker one-way ":math:`\\gamma\\le`" (A.19).
+    The budget holds only **in expectation**: a single realisation at the bound exceeds
+    ``eta`` with probability near 1/2 (see :func:`l1_exceedance_probability`).
+
+    Parameters
+    ----------
+    delta : array_like, any shape
+    eta : float > 0
+
+    Returns
+    -------
+    GammaBound
+
+    Examples
+    --------
+    >>> gb = gamma_bound([1.0, -3.0], 2.0)
+    >>> gb.bound, gb.admits(0.4), gb.admits(-0.6)
+    (0.5, True, False)
+    """
+    d = as_float_array(delta, "delta")
+    try:
+        e = float(eta)
+    except (TypeError, ValueError):
+        raise InputError(f"eta must be a number, got {eta!r}") from None
+    if not np.isfinite(e):
+        raise InputError(f"eta must be finite, got {eta}")
+    if e <= 0:
+        raise AssumptionError("the L1 budget eta is positive (Theorem 2)", float(-e), 0.0,
+                              hint="with eta <= 0 no gamma satisfies E||.||_1 < eta")
+    l1 = float(np.abs(d).sum())
+    return GammaBound(bound=e / l1 if l1 > 0 else np.inf, l1_delta=l1, eta=e)
+
+
+def l1_exceedance_probability(delta, probs, gamma, eta, *, method="auto", n_samples=100_000,
+                              seed=None) -> float:
+    """Probability that one realisation has :math:`\\|\\Theta_{\\mathrm{fusion}}-\\Theta_{\\mathrm{pre}}\\|_1>\\eta`.
+
+    The realised L1 norm is :math:`\\sum_i m_i|\\gamma\\delta_i|/(1-p_i)` with independent
+    :math:`m_i\\sim\\mathrm{Bernoulli}(1-p_i)`; mean :math:`|\\gamma|\\sum|\\delta_i|`, variance
+    :math:`\\gamma^2\\sum_i\\delta_i^2p_i/(1-p_i)`.
+
+    Parameters
+    ----------
+    delta, probs : array_like, same shape, ``probs`` in [0, 1)
+    gamma, eta : float
+    method : {"auto", "exact", "montecarlo"}
+        ``"exact"`` enumerates the :math:`2^n` masks (``n <=`` :data:`EXACT_ENUMERATION_MAX_N`);
+        ``"montecarlo"`` draws ``n_samples`` masks with ``seed``; ``"auto"`` picks exact when
+        it can.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> l1_exceedance_probability([1.0, 1.0], [0.5, 0.5], 1.0, 2.0)   # L1 in {0, 2, 4}
+    0.25
+    """
+    d0 = as_float_array(delta, "delta")
+    q = _check_probs(probs, d0.shape).ravel()
+    d = d0.ravel()
+    g = _check_gamma(gamma)
+    e = float(eta)
+    if q.size and q.max() >= 1:
+        raise AssumptionError("drop probabilities satisfy p_i < 1", float(q.max() - 1), 0.0)
+    w = np.abs(g * d) / (1 - q)
+    if method == "auto":
+        method = "exact" if d.size <= EXACT_ENUMERATION_MAX_N else "montecarlo"
+    if method == "exact":
+        n = d.size
+        if n > EXACT_ENUMERATION_MAX_N:
+            raise InputError(f"exact enumeration needs n <= {EXACT_ENUMERATION_MAX_N}, got {n}")
+        masks = ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1).astype(bool)
+        logp = np.where(masks, np.log1p(-q), np.log(np.where(q > 0, q, 1.0)))
+        impossible = (~masks & (q == 0)).any(axis=1)
+        prob = np.where(impossible, 0.0, np.exp(logp.sum(axis=1)))
+        vals = masks.astype(np.float64) @ w
+        return float(prob[vals > e].sum())
+    if method != "montecarlo":
+        raise InputError(f"method must be 'auto', 'exact' or 'montecarlo', got {method!r}")
+    if seed is None:
+        raise InputError("montecarlo needs a seed")
+    rng = np.random.default_rng(seed)
+    hits = 0
+    done = 0
+    chunk = max(1, min(int(n_samples), int(4e6 // max(d.size, 1))))
+    while done < n_samples:
+        b = min(chunk, n_samples - done)
+        keep = rng.random((b, d.size)) >= q
+        hits += int(((keep.astype(np.float64) @ w) > e).sum())
+        done += b
+    return hits / n_samples
