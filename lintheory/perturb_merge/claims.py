@@ -1,0 +1,785 @@
+"""Claims of P&M (seed ``001_9d292d09fb11dca7.txt``): α* (Eq. 8), its range (Eq. 3), the bound (Eq. 11–12), the
+finite-difference curvature (Eq. 13), the stochastic perturbation (Eq. 14–16) and the Fisher approximation.
+
+Every claim compares the closed form with an independent route (scipy line searches, cvxpy/Clarabel, Monte Carlo,
+autograd) and, where it means something, with torch models trained in float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..claims import Evidence, Inconclusive, claim, sweep
+from ..errors import AssumptionError, NotConvergedError
+from . import data
+from .closed_form import (bound_terms, expected_perturbed_loss, fd_quadratic_form, merge_objective, optimal_alpha,
+                          perturbation_schedule, perturbation_shrink_factor, pm_linear_regression, pm_sequence,
+                          regularised_loss)
+from .printed import FIRST_TERM_DOMINATES_RATIO, alpha_eq8, perturbation_probs_eq15
+from .solvers import (constrained_alpha_cvxpy, line_minimiser, loglog_slope, monte_carlo_perturbed,
+                      regularised_minimiser_scipy, surrogate_line_minimiser, surrogate_value)
+
+SEED_001 = "001_9d292d09fb11dca7.txt"
+
+#: closed form vs scipy's Brent line search (xtol 1e-12) on an exactly evaluated objective
+LINE_TOL = 1e-7
+#: closed form vs torch models trained by float64 L-BFGS to gradient max-norm 1e-8
+TRAIN_TOL = 1e-5
+#: the α grid step is 0.01: a grid minimum can sit half a step away
+GRID_TOL = 0.005 + 1e-9
+#: closed form vs cvxpy/Clarabel (interior-point accuracy)
+QP_TOL = 1e-6
+#: exact algebraic identities in float64
+EXACT_TOL = 1e-9
+#: Monte Carlo: largest admissible |estimate - exact| in standard errors
+MC_Z = 5.0
+#: the fitted log-log slope of the FD error must be 2 within this
+SLOPE_TOL = 0.1
+
+
+def _tt():
+    from .train import torch_threads
+
+    return torch_threads(1)
+
+
+def _single_threaded(fn):
+    """Run a check with one torch thread: the models are tiny and intra-op threads only add contention."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapped(ctx):
+        with _tt():
+            return fn(ctx)
+
+    return wrapped
+
+
+# ======================================================================================= Eq. 8: the minimiser
+@claim(id="perturb_merge.eq8.surrogate_minimiser", paper=SEED_001, source="Eq. 8 (L96), Appendix A.1 Eq. 18–24",
+       statement=r"$\alpha_t^*=-\sum_i(\hat\theta_{t-1}-\theta_i^*)^\top H_i\Delta\theta_t^*/\sum_i"
+                 r"\Delta\theta_t^{*\top}H_i\Delta\theta_t^*$ minimises the quadratic model $J(\alpha)$ of Eq. 7",
+       form="printed",
+       method="random instances (dense PSD, random-rank PSD, positive diagonal, HVP callables), t = 1..6, d = 1..9: "
+              "Eq. 8 (as printed and via optimal_alpha) vs scipy Brent on J evaluated as explicit sums",
+       expected="holds")
+@_single_threaded
+def _eq8_surrogate(ctx):
+    kinds = ["dense", "rank", "diag", "hvp"]
+    configs = [{"seed": ctx.seed + i, "d": 1 + i % 9, "t": 1 + (i // 9) % 6, "kind": kinds[i % 4]}
+               for i in range(ctx.pick(60, 400))]
+
+    def ev(cfg):
+        rng = np.random.default_rng(cfg["seed"])
+        kind = "dense" if cfg["kind"] == "hvp" else cfg["kind"]
+        inst = data.random_merge_instance(rng, cfg["d"], cfg["t"], kind=kind)
+        curv = inst["curvatures"]
+        if cfg["kind"] == "hvp":
+            curv = [(lambda v, H=H: H @ v) for H in curv]
+        cf = optimal_alpha(inst["theta_prev"], inst["optima"], curv, inst["delta"], constrain=False).unconstrained
+        dense = [np.diag(c) if np.ndim(c) == 1 else c for c in inst["curvatures"]]
+        pr = alpha_eq8(inst["theta_prev"], inst["optima"], dense, inst["delta"])
+        sc = surrogate_line_minimiser(inst["theta_prev"], inst["optima"], inst["curvatures"], inst["delta"])
+        return max(abs(cf - sc), abs(pr - sc)) / (1.0 + abs(sc))
+
+    return sweep(configs, ev, LINE_TOL)
+
+
+@claim(id="perturb_merge.eq8.exact_for_quadratic_losses", paper=SEED_001, source="Eq. 6–8, L90",
+       statement="For quadratic task losses (linear regression, squared loss) Eq. 8 with the exact Hessians is the "
+                 "exact minimiser over α of the true summed loss of tasks 1..t along the merge line",
+       form="derived",
+       method="torch: sequential linear regression (float64 L-BFGS from the merged model, exact Hessians by "
+              "torch.func.hessian); α* (unconstrained) vs scipy Brent on the true summed loss and vs a 0.01 grid",
+       expected="holds")
+@_single_threaded
+def _eq8_exact(ctx):
+    from .train import make_model, run_sequence
+
+    n_seq = ctx.pick(2, 8)
+    T = ctx.pick(4, 6)
+    errs, grid_errs = [], []
+    for s in range(n_seq):
+        rng = ctx.rng(s)
+        tasks = data.linear_regression_tasks(rng, T, 60, 5)
+        try:
+            res = run_sequence(make_model("linear", 5), "mse", tasks, curvature="hessian", constrain=False,
+                               seed=ctx.seed + s, device=ctx.device)
+        except NotConvergedError as exc:
+            raise Inconclusive(str(exc)) from None
+        for a, la, ga in zip(res.unconstrained, res.line_alpha, res.grid_alpha):
+            errs.append(abs(a - la) / (1 + abs(la)))
+            if -0.5 <= a <= 1.5:
+                grid_errs.append(abs(a - ga))
+    err = max(max(errs), max(grid_errs) / GRID_TOL * TRAIN_TOL)
+    return Evidence(instances=len(errs), max_error=err, tolerance=TRAIN_TOL,
+                    details={"max_abs_alpha_vs_line_search": max(errs), "max_alpha_vs_grid": max(grid_errs),
+                             "grid_tolerance": GRID_TOL, "sequences": n_seq, "tasks": T})
+
+
+# ======================================================================================= Eq. 3: the range
+def _outside(a: float) -> float:
+    return max(0.0, -a, a - 1.0)
+
+
+@claim(id="perturb_merge.eq3.unit_interval.printed", paper=SEED_001, source="Eq. 3 (L64–66) vs Eq. 8",
+       statement=r"the coefficient of Eq. 8 satisfies $0\le\alpha_t^*\le1$ as Eq. 3 requires",
+       form="printed",
+       method="sequential linear regression in closed form (exact least-squares optima, exact Hessians; n > d and "
+              "n < d; independent and 90 % shared targets): distance of α* from [0, 1]; every failure re-checked "
+              "by scipy Brent on the quadratic model",
+       expected="fails")
+@_single_threaded
+def _eq3_printed(ctx):
+    settings = [(100, 8, 0.0), (100, 8, 0.9), (10, 30, 0.0), (10, 30, 0.9)]
+    per = ctx.pick(25, 200)
+    configs = [{"seed": ctx.seed + i, "n": n, "d": d, "shared": sh, "T": 6}
+               for k, (n, d, sh) in enumerate(settings) for i in range(k * 10**6, k * 10**6 + per)]
+    stats = {}
+
+    def run(cfg):
+        rng = np.random.default_rng(cfg["seed"])
+        tasks = data.linear_regression_tasks(rng, cfg["T"], cfg["n"], cfg["d"], shared=cfg["shared"])
+        return tasks, pm_linear_regression(tasks, np.zeros(cfg["d"]))
+
+    def ev(cfg):
+        tasks, out = run(cfg)
+        key = f"n={cfg['n']},d={cfg['d']},shared={cfg['shared']}"
+        st = stats.setdefault(key, {"steps_t>=3": 0, "below_0": 0, "above_1": 0, "min": 1.0, "max": 0.0})
+        for a in out["unconstrained"][2:]:
+            st["steps_t>=3"] += 1
+            st["below_0"] += a < 0
+            st["above_1"] += a > 1
+            st["min"] = min(st["min"], a)
+            st["max"] = max(st["max"], a)
+        return max(_outside(a) for a in out["unconstrained"])
+
+    def recheck(cfg):
+        # replay the sequence and recompute the worst step's α by a line search on the quadratic model
+        tasks, out = run(cfg)
+        k = int(np.argmax([_outside(a) for a in out["unconstrained"]]))
+        th = np.zeros(cfg["d"]) if k == 0 else out["merged"][k - 1]
+        optima, Hs = [], []
+        prev = np.zeros(cfg["d"])
+        for i in range(k + 1):
+            X, y = tasks[i].X, tasks[i].y
+            v = np.linalg.pinv(X) @ (y - X @ prev)
+            optima.append(prev + v)
+            Hs.append(X.T @ X / X.shape[0])
+            prev = out["merged"][i]
+        v = optima[-1] - th
+        return _outside(surrogate_line_minimiser(th, optima, Hs, v))
+
+    ev_ = sweep(configs, ev, EXACT_TOL, size=lambda c: (c["n"] + c["d"],), recheck=recheck)
+    for st in stats.values():
+        st["fraction_outside"] = (st["below_0"] + st["above_1"]) / max(st["steps_t>=3"], 1)
+    ev_.details["by_setting"] = stats
+    return ev_
+
+
+@claim(id="perturb_merge.eq3.clip_is_constrained_optimum.corrected", paper=SEED_001, source="Eq. 3 with Eq. 7",
+       statement=r"the minimiser of the quadratic model over $0\le\alpha\le1$ is $\mathrm{clip}(\alpha_t^*,0,1)$",
+       form="corrected",
+       method="random instances (θ̂ away from the optima, so α* often leaves [0, 1]): optimal_alpha(constrain=True) "
+              "vs cvxpy/Clarabel on [0, 1] (status OPTIMAL, scalar KKT residual checked)",
+       expected="holds")
+@_single_threaded
+def _eq3_corrected(ctx):
+    configs = [{"seed": ctx.seed + i, "d": 2 + i % 6, "t": 2 + i % 5, "kind": ("dense", "rank", "diag")[i % 3]}
+               for i in range(ctx.pick(20, 200))]
+    outside = []
+
+    def ev(cfg):
+        rng = np.random.default_rng(cfg["seed"])
+        inst = data.random_merge_instance(rng, cfg["d"], cfg["t"], kind=cfg["kind"])
+        r = optimal_alpha(inst["theta_prev"], inst["optima"], inst["curvatures"], inst["delta"])
+        q = constrained_alpha_cvxpy(inst["theta_prev"], inst["optima"], inst["curvatures"], inst["delta"])
+        if q["kkt"] > 1e-6:
+            raise Inconclusive(f"cvxpy KKT residual {q['kkt']:.2e}")
+        outside.append(r.clipped)
+        return abs(r.alpha - q["alpha"])
+
+    ev_ = sweep(configs, ev, QP_TOL)
+    ev_.details["instances_clipped"] = int(np.sum(outside))
+    return ev_
+
+
+@claim(id="perturb_merge.eq8.first_two_steps", paper=SEED_001, source="Eq. 8 (not stated in the paper)",
+       statement=r"$\alpha_1^*=1$ for any curvature with $v^\top H_1v>0$, and $\alpha_2^*\in[0,1]$ whenever "
+                 r"$\hat\theta_1=\theta_1^*$",
+       form="derived",
+       method="random instances (dense, random-rank, diagonal): Eq. 8 and scipy Brent on the quadratic model; "
+              "error = |α₁ − 1| + distance of α₂ from [0, 1]",
+       expected="holds")
+@_single_threaded
+def _first_two(ctx):
+    configs = [{"seed": ctx.seed + i, "d": 1 + i % 8, "kind": ("dense", "rank", "diag")[i % 3]}
+               for i in range(ctx.pick(60, 400))]
+
+    def ev(cfg):
+        rng = np.random.default_rng(cfg["seed"])
+        i1 = data.random_merge_instance(rng, cfg["d"], 1, kind=cfg["kind"])
+        a1 = optimal_alpha(i1["theta_prev"], i1["optima"], i1["curvatures"], i1["delta"], constrain=False)
+        s1 = surrogate_line_minimiser(i1["theta_prev"], i1["optima"], i1["curvatures"], i1["delta"])
+        i2 = data.random_merge_instance(rng, cfg["d"], 2, kind=cfg["kind"], start_at_previous_optimum=True)
+        a2 = optimal_alpha(i2["theta_prev"], i2["optima"], i2["curvatures"], i2["delta"], constrain=False)
+        s2 = surrogate_line_minimiser(i2["theta_prev"], i2["optima"], i2["curvatures"], i2["delta"])
+        return max(abs(a1.unconstrained - 1.0), abs(s1 - 1.0),
+                   _outside(a2.unconstrained), max(0.0, _outside(s2) - LINE_TOL))
+
+    return sweep(configs, ev, LINE_TOL)
+
+
+@claim(id="perturb_merge.eq8.common_hessian_running_mean", paper=SEED_001, source="Eq. 8 (not stated in the paper)",
+       statement=r"if all $H_i$ are equal, $\alpha_t^*=1/t$ and $\hat\theta_t=\frac1t\sum_{i\le t}\theta_i^*$ "
+                 "(P&M is a running average)",
+       form="derived",
+       method="closed-form recursion on random quadratic tasks with one shared Hessian (dense and diagonal) vs 1/t "
+              "and the mean of the optima; torch: linear regression tasks sharing X (hence H) with different "
+              "targets, trained by L-BFGS, α from exact Hessians vs 1/t",
+       expected="holds")
+@_single_threaded
+def _common_hessian(ctx):
+    from .train import make_model, run_sequence
+
+    errs = []
+    for i in range(ctx.pick(20, 100)):
+        rng = ctx.rng(i)
+        d, T = 2 + i % 6, 6
+        Hs, cs = data.quadratic_tasks(rng, d, T, common_hessian=True, kind=("dense", "diag")[i % 2])
+        out = pm_sequence(Hs, cs, rng.standard_normal(d))
+        errs.append(max(abs(a - 1.0 / (t + 1)) for t, a in enumerate(out["alphas"])))
+        errs.append(max(float(np.max(np.abs(m - np.mean(cs[:t + 1], axis=0)))) / (1 + float(np.max(np.abs(cs))))
+                        for t, m in enumerate(out["merged"])))
+    closed = max(errs)
+    rng = ctx.rng(10**6)
+    base = data.linear_regression_tasks(rng, 1, 50, 4)[0]
+    tasks = [data.Task(base.X, base.X @ rng.standard_normal(4) + 0.3 * rng.standard_normal(50)) for _ in range(4)]
+    try:
+        res = run_sequence(make_model("linear", 4), "mse", tasks, curvature="hessian", line_search=False,
+                           grid=None, seed=ctx.seed, device=ctx.device)
+    except NotConvergedError as exc:
+        raise Inconclusive(str(exc)) from None
+    trained = max(abs(a - 1.0 / (t + 1)) for t, a in enumerate(res.alphas))
+    return Evidence(instances=len(errs) // 2 + 1, max_error=max(closed / EXACT_TOL, trained / TRAIN_TOL) * EXACT_TOL,
+                    tolerance=EXACT_TOL,
+                    details={"closed_form_max_error": closed, "torch_max_error": trained,
+                             "torch_alphas": res.alphas, "torch_tolerance": TRAIN_TOL})
+
+
+# ======================================================================================= Eq. 11–12
+@claim(id="perturb_merge.eq11.identity_and_bound", paper=SEED_001, source="Eq. 11–12 (L112–113), Appendix A.2",
+       statement=r"$\sum_i\delta_i(\alpha^*)=\tfrac12A-C^2/(2B)\le\tfrac12A$ in the quadratic model",
+       form="printed",
+       method="random PSD instances: J at scipy's line minimiser (explicit sums) vs A/2 − C²/(2B); bound A/2 − J ≥ 0",
+       expected="holds")
+@_single_threaded
+def _eq11(ctx):
+    configs = [{"seed": ctx.seed + i, "d": 1 + i % 8, "t": 1 + i % 6, "kind": ("dense", "rank", "diag")[i % 3]}
+               for i in range(ctx.pick(60, 400))]
+
+    def ev(cfg):
+        rng = np.random.default_rng(cfg["seed"])
+        inst = data.random_merge_instance(rng, cfg["d"], cfg["t"], kind=cfg["kind"])
+        b = bound_terms(inst["theta_prev"], inst["optima"], inst["curvatures"], inst["delta"])
+        a = surrogate_line_minimiser(inst["theta_prev"], inst["optima"], inst["curvatures"], inst["delta"])
+        J = surrogate_value(a, inst["theta_prev"], inst["optima"], inst["curvatures"], inst["delta"])
+        scale = 1.0 + b.first
+        return max(abs(J - b.value) / scale, max(0.0, J - b.first) / scale, max(0.0, -b.second) / scale)
+
+    return sweep(configs, ev, 1e-8)
+
+
+@claim(id="perturb_merge.eq11.cauchy_schwarz", paper=SEED_001, source="Appendix A.2, Eq. 28–31",
+       statement=r"$C^2/B\le A$: the dropped second term never exceeds the first (equality iff all "
+                 r"$a_i=\hat\theta_{t-1}-\theta_i^*$ are one common multiple of $v$)",
+       form="printed",
+       method="random PSD instances: ratio (C²/B)/A ≤ 1; equality instances a_i = c v give ratio 1 (numpy)",
+       expected="holds")
+@_single_threaded
+def _cs(ctx):
+    configs = [{"seed": ctx.seed + i, "d": 1 + i % 8, "t": 1 + i % 6, "equal": i % 5 == 0}
+               for i in range(ctx.pick(80, 500))]
+
+    def ev(cfg):
+        rng = np.random.default_rng(cfg["seed"])
+        inst = data.random_merge_instance(rng, cfg["d"], cfg["t"], kind="rank")
+        if cfg["equal"]:
+            c = rng.standard_normal()
+            inst["optima"] = [inst["theta_prev"] - c * inst["delta"] for _ in inst["optima"]]
+        b = bound_terms(inst["theta_prev"], inst["optima"], inst["curvatures"], inst["delta"])
+        if b.first == 0:
+            return 0.0
+        return abs(b.ratio - 1.0) if cfg["equal"] else max(0.0, b.ratio - 1.0)
+
+    return sweep(configs, ev, 1e-9)
+
+
+@claim(id="perturb_merge.eq11.first_term_dominates.printed", paper=SEED_001, source="Appendix A.2, L355 and L383",
+       statement="the first term of Eq. 11 dominates the second (read as: second ≤ first / 2, so the bound A/2 is "
+                 "within a factor 2 of Σδ_i(α*)); the paper infers this from Eq. 31",
+       form="printed",
+       method="P&M run on random quadratic task streams (closed form, t ≥ 2): ratio second/first of Eq. 11 at "
+              "each step; a failure is re-checked with J at scipy's line minimiser",
+       expected="fails")
+@_single_threaded
+def _dominates(ctx):
+    configs = [{"seed": ctx.seed + i, "d": 2 + i % 6, "T": 5} for i in range(ctx.pick(40, 300))]
+    ratios = []
+
+    def run(cfg):
+        rng = np.random.default_rng(cfg["seed"])
+        Hs, cs = data.quadratic_tasks(rng, cfg["d"], cfg["T"])
+        th = np.zeros(cfg["d"])
+        out = pm_sequence(Hs, cs, th)
+        res = []
+        for t in range(1, cfg["T"]):
+            prev = out["merged"][t - 1]
+            v = cs[t] - prev
+            res.append((prev, cs[:t + 1], Hs[:t + 1], v))
+        return res
+
+    def ev(cfg):
+        worst = 0.0
+        for prev, opts, Hs, v in run(cfg):
+            r = bound_terms(prev, opts, Hs, v).ratio
+            ratios.append(r)
+            worst = max(worst, r)
+        return worst
+
+    def recheck(cfg):
+        worst = 0.0
+        for prev, opts, Hs, v in run(cfg):
+            a = surrogate_line_minimiser(prev, opts, Hs, v)
+            J = surrogate_value(a, prev, opts, Hs, v)
+            first = surrogate_value(0.0, prev, opts, Hs, v)
+            worst = max(worst, (first - J) / first)
+        return worst
+
+    ev_ = sweep(configs, ev, FIRST_TERM_DOMINATES_RATIO, recheck=recheck)
+    r = np.array(ratios)
+    ev_.details.update(ratio_median=float(np.median(r)), ratio_max=float(r.max()),
+                       fraction_above_half=float(np.mean(r > 0.5)), steps=len(r))
+    return ev_
+
+
+# ======================================================================================= Eq. 13
+def _logistic_problem(rng, n=80, d=4, scale=1.0):
+    import torch
+    import torch.nn.functional as F
+
+    task = data.logistic_tasks(rng, 1, n, d, scale=scale)[0]
+    X = torch.as_tensor(task.X)
+    y = torch.as_tensor(task.y)
+    theta = torch.as_tensor(rng.standard_normal(d) * 0.5)
+    v = torch.as_tensor(rng.standard_normal(d))
+
+    def f(th):
+        return F.binary_cross_entropy_with_logits(X @ th, y)
+
+    return f, theta, v
+
+
+@claim(id="perturb_merge.eq13.fd_exact_for_quadratics", paper=SEED_001, source="Eq. 13 (L119–121)",
+       statement=r"$\frac{1}{\epsilon^2}(\mathcal L(\theta+\epsilon v)+\mathcal L(\theta-\epsilon v)-2\mathcal L(\theta))"
+                 r"=v^\top Hv$ exactly for quadratic losses, every $\epsilon\in(0,1]$",
+       form="derived",
+       method="torch float64: squared loss of a linear model on random data; FD at ε ∈ {1, 0.5, 0.1, 0.01} vs "
+              "vᵀ(XᵀX/n)v (numpy) and vs torch.func Hessian-vector product",
+       expected="holds")
+@_single_threaded
+def _fd_quad(ctx):
+    import torch
+    from torch.func import grad, jvp
+
+    configs = [{"seed": ctx.seed + i, "n": 20 + i, "d": 1 + i % 6} for i in range(ctx.pick(20, 100))]
+
+    def ev(cfg):
+        rng = np.random.default_rng(cfg["seed"])
+        X = rng.standard_normal((cfg["n"], cfg["d"]))
+        y = rng.standard_normal(cfg["n"])
+        Xt, yt = torch.as_tensor(X), torch.as_tensor(y)
+        f = lambda th: 0.5 * ((Xt @ th - yt) ** 2).mean()  # noqa: E731
+        th = torch.as_tensor(rng.standard_normal(cfg["d"]))
+        v = torch.as_tensor(rng.standard_normal(cfg["d"]))
+        exact = float(v.numpy() @ (X.T @ X / cfg["n"]) @ v.numpy())
+        hv = float(v @ jvp(grad(f), (th,), (v,))[1])
+        errs = [abs(float(fd_quadratic_form(f, th, v, e)) - exact) / (1 + exact) for e in (1.0, 0.5, 0.1, 0.01)]
+        return max(max(errs), abs(hv - exact) / (1 + exact))
+
+    return sweep(configs, ev, 1e-8)
+
+
+@claim(id="perturb_merge.eq13.fd_error_order", paper=SEED_001, source="Eq. 13 (L119–121)",
+       statement=r"for smooth non-quadratic losses $\mathrm{FD}_\epsilon-v^\top Hv=\frac{\epsilon^2}{12}\nabla^4"
+                 r"\mathcal L[v,v,v,v]+O(\epsilon^4)$: the error is $O(\epsilon^2)$ (log-log slope 2)",
+       form="derived",
+       method="torch float64 logistic loss: FD vs exact vᵀHv (torch.func jvp of grad) over ε ∈ [0.0125, 0.1]; "
+              "fitted log-log slope vs 2, and the leading coefficient vs the 4th directional derivative / 12 "
+              "(nested torch.func.grad); error = max(|slope − 2|, relative coefficient error)",
+       expected="holds")
+@_single_threaded
+def _fd_order(ctx):
+    import torch
+    from torch.func import grad, jvp
+
+    eps = np.geomspace(0.0125, 0.1, 6)
+    configs = [{"seed": ctx.seed + i} for i in range(ctx.pick(4, 40))]
+    slopes, bias05 = [], []
+
+    def ev(cfg):
+        rng = np.random.default_rng(cfg["seed"])
+        f, th, v = _logistic_problem(rng)
+        vHv = float(v @ jvp(grad(f), (th,), (v,))[1])
+        g = lambda s: f(th + s * v)  # noqa: E731
+        d4 = float(grad(grad(grad(grad(g))))(torch.tensor(0.0, dtype=torch.float64)))
+        err = np.array([abs(float(fd_quadratic_form(f, th, v, e)) - vHv) for e in eps])
+        if np.any(err <= 0) or abs(d4) < 1e-6:
+            raise Inconclusive("vanishing 4th derivative along v")
+        sl = loglog_slope(eps, err)
+        coef = err[0] / eps[0] ** 2
+        slopes.append(sl)
+        bias05.append(abs(float(fd_quadratic_form(f, th, v, 0.5)) - vHv) / vHv)
+        return max(abs(sl - 2.0), abs(coef - abs(d4) / 12.0) / (abs(d4) / 12.0))
+
+    ev_ = sweep(configs, ev, SLOPE_TOL)
+    ev_.details.update(slopes=slopes, relative_bias_at_eps_0_5=bias05)
+    return ev_
+
+
+# ======================================================================================= Eq. 14–16
+@claim(id="perturb_merge.eq15.probabilities.printed", paper=SEED_001, source="Eq. 15 and L132",
+       statement=r"$(p_0,p_+,p_-)=(1-2\lambda/\epsilon^2,\lambda/\epsilon^2,\lambda/\epsilon^2)$ is a probability "
+                 r"distribution for the regularisation weights $\lambda>0$ and steps $\epsilon\le1$ of Eq. 14",
+       form="printed",
+       method="grid over ε ∈ (0, 1] and λ ∈ (0, 1]: negative probability mass of the printed formula",
+       expected="fails")
+@_single_threaded
+def _probs_printed(ctx):
+    configs = [{"eps": float(e), "lam": float(lam)} for e in np.linspace(0.1, 1.0, 10)
+               for lam in np.geomspace(1e-3, 1.0, ctx.pick(10, 40))]
+
+    def ev(cfg):
+        p = perturbation_probs_eq15(cfg["lam"], cfg["eps"])
+        return max(0.0, -min(p))
+
+    return sweep(configs, ev, 0.0, size=lambda c: (c["lam"], -c["eps"]))
+
+
+@claim(id="perturb_merge.eq15.probabilities.corrected", paper=SEED_001, source="Eq. 15 and L132",
+       statement=r"Eq. 15 is a distribution iff $\lambda\le\epsilon^2/2$; in terms of the paper's experimental "
+                 r"hyper-parameter $p_0\in[0,1]$, $\lambda=\epsilon^2(1-p_0)/2$ (defaults ε = 0.5, p₀ = 1/3: λ = 1/12)",
+       form="corrected",
+       method="grid over (ε, λ): perturbation_schedule accepts exactly the λ ≤ ε²/2 (AssumptionError otherwise), its "
+              "probabilities are non-negative, sum to 1 and match the printed ones; p₀ round trip",
+       expected="holds")
+@_single_threaded
+def _probs_corrected(ctx):
+    configs = [{"eps": float(e), "lam": float(lam)} for e in np.linspace(0.1, 1.0, 10)
+               for lam in np.geomspace(1e-3, 1.0, ctx.pick(10, 40))]
+
+    def ev(cfg):
+        e, lam = cfg["eps"], cfg["lam"]
+        try:
+            s = perturbation_schedule(e, lam=lam)
+        except AssumptionError:
+            return 0.0 if lam > e * e / 2 else 1.0
+        if lam > e * e / 2 * (1 + 1e-12):
+            return 1.0
+        pr = perturbation_probs_eq15(lam, e)
+        s2 = perturbation_schedule(e, p0=s.p0)
+        return max(abs(s.p0 - pr[0]), abs(s.p_plus - pr[1]), abs(sum(s.probs) - 1.0), max(0.0, -min(s.probs)),
+                   abs(s2.lam - lam))
+
+    ev_ = sweep(configs, ev, 1e-12)
+    ev_.details["paper_default_lambda"] = perturbation_schedule(0.5, p0=1 / 3).lam
+    return ev_
+
+
+@claim(id="perturb_merge.eq16.unbiased", paper=SEED_001, source="Eq. 16 and L136",
+       statement=r"with $\lambda\le\epsilon^2/2$ and gradients flowing through $\Delta\theta_t$ (Alg. 1), the "
+                 r"sampled loss $\mathcal L(\hat\theta_{t-1}+(1+\tilde\epsilon)\Delta)$ is unbiased for Eq. 14's "
+                 r"regularised loss and its gradient",
+       form="printed",
+       method="torch float64, logistic and tanh-MLP losses: exact three-point enumeration vs Eq. 14 (identity, "
+              "1e-12), and Monte Carlo over sampled ε̃ (loss and gradient w.r.t. Δ) vs autograd of Eq. 14, "
+              f"in standard errors (≤ {MC_Z})",
+       expected="holds")
+@_single_threaded
+def _unbiased(ctx):
+    import torch
+
+    configs = [{"seed": ctx.seed + i, "p0": [1 / 3, 0.0, 0.8, 0.5][i % 4], "eps": [0.5, 1.0, 0.25, 0.1][i % 4],
+                "model": ("logistic", "mlp")[i % 2]} for i in range(ctx.pick(8, 40))]
+    n_mc = ctx.pick(4000, 40000)
+    exact_err = []
+
+    def ev(cfg):
+        rng = np.random.default_rng(cfg["seed"])
+        sched = perturbation_schedule(cfg["eps"], p0=cfg["p0"])
+        if cfg["model"] == "logistic":
+            f, th0, v = _logistic_problem(rng)
+        else:
+            X = torch.as_tensor(rng.standard_normal((40, 3)))
+            y = torch.as_tensor(rng.standard_normal(40))
+
+            def f(th):
+                W1, w2 = th[:12].reshape(4, 3), th[12:]
+                return ((torch.tanh(X @ W1.T) @ w2 - y) ** 2).mean()
+
+            th0 = torch.as_tensor(rng.standard_normal(16))
+            v = torch.as_tensor(rng.standard_normal(16) * 0.5)
+        D = v.clone().requires_grad_(True)
+        reg = regularised_loss(f, th0, D, sched)
+        (g_reg,) = torch.autograd.grad(reg, D)
+        enum = float(expected_perturbed_loss(f, th0, v, sched))
+        exact_err.append(abs(enum - float(reg)) / (1 + abs(float(reg))))
+        mc = monte_carlo_perturbed(f, th0, v, sched, n_mc, rng)
+        z_loss = abs(mc["loss"] - float(reg)) / (mc["loss_se"] + 1e-12)
+        z_grad = np.abs(mc["grad"] - g_reg.numpy()) / (mc["grad_se"] + 1e-12 * (1 + np.abs(g_reg.numpy())))
+        return max(z_loss, float(z_grad.max()), exact_err[-1] / 1e-12 * MC_Z)
+
+    ev_ = sweep(configs, ev, MC_Z)
+    ev_.details.update(monte_carlo_samples=n_mc, enumeration_vs_eq14_max=max(exact_err))
+    return ev_
+
+
+@claim(id="perturb_merge.eq16.unbiased.stop_gradient", paper=SEED_001, source="L136 (\"without introducing bias\")",
+       statement="the unbiasedness of L136 also holds for a SAM-style implementation that adds the perturbation "
+                 "ε̃·sg(Δθ) as a constant (no gradient through the perturbation)",
+       form="derived",
+       method="torch float64 squared loss (quadratic): expected stop-gradient gradient (exact enumeration) vs "
+              "autograd of Eq. 14; relative difference (it misses 2λHΔ)",
+       expected="fails")
+@_single_threaded
+def _stop_grad(ctx):
+    import torch
+
+    configs = [{"seed": ctx.seed + i, "d": 1 + i % 5} for i in range(ctx.pick(10, 50))]
+
+    def ev(cfg):
+        rng = np.random.default_rng(cfg["seed"])
+        X = torch.as_tensor(rng.standard_normal((30, cfg["d"])))
+        y = torch.as_tensor(rng.standard_normal(30))
+        f = lambda th: 0.5 * ((X @ th - y) ** 2).mean()  # noqa: E731
+        sched = perturbation_schedule(0.5, p0=1 / 3)
+        th0 = torch.as_tensor(rng.standard_normal(cfg["d"]))
+        v = torch.as_tensor(rng.standard_normal(cfg["d"]))
+        D = v.clone().requires_grad_(True)
+        (g_reg,) = torch.autograd.grad(regularised_loss(f, th0, D, sched), D)
+        g_sg = torch.zeros_like(v)
+        for e, p in zip(sched.values, sched.probs):
+            D2 = v.clone().requires_grad_(True)
+            (g,) = torch.autograd.grad(f(th0 + D2 + float(e) * D2.detach()), D2)
+            g_sg += float(p) * g
+        return float((g_sg - g_reg).norm() / (1 + g_reg.norm()))
+
+    return sweep(configs, ev, 1e-8)
+
+
+# ======================================================================================= perturbation vs merging
+def _shrink_problem(rng, n=40, d=4):
+    # unit feature scales keep H well conditioned, so plain GD (the stop-gradient route) converges fast
+    task = data.linear_regression_tasks(rng, 1, n, d, feature_spread=0.0)[0]
+    start = rng.standard_normal(d)
+    X, y = task.X, task.y
+    plain = np.linalg.lstsq(X, y - X @ start, rcond=None)[0]
+    f_np = lambda th: 0.5 * float(np.mean((X @ th - y) ** 2))  # noqa: E731
+    return task, start, plain, f_np
+
+
+@claim(id="perturb_merge.perturb.quadratic_shrink", paper=SEED_001, source="Eq. 14–16 with Alg. 1 (our derivation)",
+       statement=r"for a quadratic task loss, training with the perturbation (gradient through $\Delta\theta$) "
+                 r"converges to $\Delta^{\mathrm{pert}}=\Delta^{\mathrm{plain}}/(1+2\lambda)$; the stop-gradient "
+                 r"version converges to $\Delta^{\mathrm{plain}}$",
+       form="derived",
+       method="linear regression from a random start: closed form 1/(1+2λ) vs scipy BFGS on Eq. 14 evaluated with "
+              "loss values only, vs torch L-BFGS on the expected perturbed loss (Eq. 16, through-gradient), vs torch "
+              "GD on the stop-gradient expected loss",
+       expected="holds")
+@_single_threaded
+def _shrink(ctx):
+    import torch
+
+    from .train import train_task
+
+    configs = [{"seed": ctx.seed + i, "p0": [1 / 3, 0.0, 0.6][i % 3], "eps": [0.5, 1.0, 0.3][i % 3]}
+               for i in range(ctx.pick(3, 20))]
+
+    def ev(cfg):
+        rng = np.random.default_rng(cfg["seed"])
+        task, start, plain, f_np = _shrink_problem(rng)
+        sched = perturbation_schedule(cfg["eps"], p0=cfg["p0"])
+        cf = plain * perturbation_shrink_factor(sched.lam)
+        sc = regularised_minimiser_scipy(f_np, start, sched.lam, sched.eps)
+        X, y = torch.as_tensor(task.X), torch.as_tensor(task.y)
+        f = lambda th: 0.5 * ((X @ th - y) ** 2).mean()  # noqa: E731
+        st = torch.as_tensor(start)
+        with _tt():
+            try:
+                tr = (train_task(f, st, schedule=sched) - st).numpy()
+                sg = (train_task(f, st, schedule=sched, stop_gradient=True, optimizer="gd", lr=0.5,
+                                 steps=600) - st).numpy()
+            except NotConvergedError as exc:
+                raise Inconclusive(str(exc)) from None
+        nrm = 1 + np.linalg.norm(plain)
+        return max(np.linalg.norm(cf - sc) / nrm / 1e-5, np.linalg.norm(cf - tr) / nrm / TRAIN_TOL,
+                   np.linalg.norm(sg - plain) / nrm / TRAIN_TOL) * TRAIN_TOL
+
+    return sweep(configs, ev, TRAIN_TOL)
+
+
+def _merge_gap(cfg, torch_route=False):
+    """Total loss of plain + Eq. 8 and of perturbation + Eq. 8 at each step from the same merged model."""
+    rng = np.random.default_rng(cfg["seed"])
+    tasks = data.linear_regression_tasks(rng, cfg["T"], 60, cfg["d"])
+    sched = perturbation_schedule(0.5, p0=1 / 3)
+    s = perturbation_shrink_factor(sched.lam)
+    plain = pm_linear_regression(tasks, np.zeros(cfg["d"]))
+    gaps = []
+    for t in range(cfg["T"]):
+        prev = np.zeros(cfg["d"]) if t == 0 else plain["merged"][t - 1]
+        # one step of perturbation training + Eq. 8 from the *same* merged model
+        optima, Hs = [], []
+        pr = np.zeros(cfg["d"])
+        for i in range(t + 1):
+            X, y = tasks[i].X, tasks[i].y
+            v = np.linalg.pinv(X) @ (y - X @ pr)
+            optima.append(pr + v)
+            Hs.append(X.T @ X / X.shape[0])
+            pr = plain["merged"][i]
+        X, y = tasks[t].X, tasks[t].y
+        if torch_route:
+            import torch
+
+            from .train import train_task
+
+            Xt, yt = torch.as_tensor(X), torch.as_tensor(y)
+            with _tt():
+                vp = (train_task(lambda th: 0.5 * ((Xt @ th - yt) ** 2).mean(), torch.as_tensor(prev),
+                                 schedule=sched) - torch.as_tensor(prev)).numpy()
+        else:
+            vp = s * (np.linalg.pinv(X) @ (y - X @ prev))
+        opt_p = optima[:-1] + [prev + vp]
+        a = optimal_alpha(prev, opt_p, Hs, vp).alpha
+        merged_p = prev + a * vp
+        loss_p = sum(0.5 * float(np.mean((tk.X @ merged_p - tk.y) ** 2)) for tk in tasks[:t + 1])
+        gaps.append((loss_p, plain["total_loss"][t]))
+    return gaps
+
+
+@claim(id="perturb_merge.perturb.improves_merge.printed", paper=SEED_001, source="§3.3 (L110–115), Alg. 1",
+       statement="training task t with the perturbation (minimising the bound's θ_t-dependent term) lowers the "
+                 "merged model's summed loss Σ_i δ_i(α_t*) compared with plain training",
+       form="printed",
+       method="sequential linear regression (quadratic losses), paper defaults ε = 0.5, p₀ = 1/3: from the same "
+              "merged model, plain training + Eq. 8 vs perturbation training + Eq. 8 (closed form 1/(1+2λ)); a "
+              "failure is re-checked with the task trained by torch L-BFGS on Eq. 16",
+       expected="fails")
+@_single_threaded
+def _improves(ctx):
+    configs = [{"seed": ctx.seed + i, "d": 3 + i % 4, "T": 4} for i in range(ctx.pick(20, 200))]
+
+    def err(gaps):
+        # the claim fails at a step where perturbation is worse: (loss_pert - loss_plain) / loss_plain > 0
+        return max(max(0.0, (lp - l0) / l0) for lp, l0 in gaps[1:])
+
+    ev_ = sweep(configs, lambda c: err(_merge_gap(c)), 1e-9,
+                recheck=lambda c: err(_merge_gap(c, torch_route=True)))
+    return ev_
+
+
+@claim(id="perturb_merge.perturb.no_gain_quadratic.corrected", paper=SEED_001, source="§3.3, Alg. 1 (our derivation)",
+       statement="for quadratic task losses, perturbation training + Eq. 8 is never better than plain training + "
+                 "Eq. 8 from the same merged model: both merged models lie on the same line and Eq. 8 with the plain "
+                 "task vector is that line's exact minimiser",
+       form="corrected",
+       method="sequential linear regression, ε = 0.5, p₀ = 1/3: (loss_plain − loss_pert)/loss_plain ≤ 1e-9 at every "
+              "step (closed form); one sequence also with the perturbed task trained by torch L-BFGS",
+       expected="holds")
+@_single_threaded
+def _no_gain(ctx):
+    configs = [{"seed": ctx.seed + i, "d": 3 + i % 4, "T": 4} for i in range(ctx.pick(20, 200))]
+    rel = []
+
+    def ev(cfg):
+        gaps = _merge_gap(cfg)
+        rel.extend((lp - l0) / l0 for lp, l0 in gaps[1:])
+        return max(max(0.0, (l0 - lp) / l0) for lp, l0 in gaps)
+
+    ev_ = sweep(configs, ev, 1e-9)
+    tg = _merge_gap(configs[0], torch_route=True)
+    torch_err = max(max(0.0, (l0 - lp) / l0) for lp, l0 in tg)
+    ev_.details.update(mean_relative_excess_of_perturbation=float(np.mean(rel)),
+                       max_relative_excess_of_perturbation=float(np.max(rel)), torch_route_error=torch_err)
+    if torch_err > TRAIN_TOL:
+        ev_.counterexample = dict(configs[0], route="torch", error=torch_err)
+    return ev_
+
+
+# ======================================================================================= Fisher vs Hessian
+def _fisher_alphas(cfg, device="cpu"):
+    from .train import make_model, run_sequence
+
+    rng = np.random.default_rng(cfg["seed"])
+    noise = [cfg["noise_a"], cfg["noise_b"]] * (cfg["T"] // 2 + 1)
+    tasks = data.linear_regression_tasks(rng, cfg["T"], cfg["n"], cfg["d"], noise=noise[:cfg["T"]],
+                                         feature_spread=0.5)
+    out = {}
+    for kind in ("hessian_diag", "fisher_diag"):
+        # Same task optima either way: the plain-trained optima; the merged path follows each curvature.
+        res = run_sequence(make_model("linear", cfg["d"]), "mse", tasks, curvature=kind, constrain=False,
+                           line_search=False, grid=None, seed=cfg["seed"], device=device)
+        out[kind] = res
+    return out
+
+
+@claim(id="perturb_merge.fisher.diag_fisher_alpha.printed", paper=SEED_001, source="L104–106 (F̂_t(θ_t*) ≈ H_t(θ_t*))",
+       statement="using the diagonal empirical Fisher in place of the (diagonal) Hessian in Eq. 8 gives nearly the "
+                 "same merging coefficients (read as |α_F − α_H| ≤ 0.1 at every step)",
+       form="printed",
+       method="torch: sequential linear regression (n = 400, d = 4) with per-task noise σ alternating 0.1 / 2.0; "
+              "diagonal empirical Fisher (torch.func vmap of grad) vs diagonal Hessian (torch.func.hessian); "
+              "re-checked with the full Hessian",
+       expected="fails")
+@_single_threaded
+def _fisher_printed(ctx):
+    configs = [{"seed": ctx.seed + i, "T": 4, "n": 400, "d": 4, "noise_a": 0.1, "noise_b": 2.0}
+               for i in range(ctx.pick(2, 10))]
+    excess = []
+
+    def ev(cfg):
+        out = _fisher_alphas(cfg, ctx.device)
+        h, f = out["hessian_diag"], out["fisher_diag"]
+        excess.append([fl - hl for fl, hl in zip(f.total_loss, h.total_loss)])
+        return max(abs(a - b) for a, b in zip(h.unconstrained, f.unconstrained)) / 0.1 * 1.0
+
+    ev_ = sweep(configs, ev, 1.0)
+    ev_.details["excess_total_loss_fisher_minus_hessian"] = excess
+    ev_.details["error_unit"] = "max |α_F − α_H| / 0.1"
+    return ev_
+
+
+@claim(id="perturb_merge.fisher.equal_noise.corrected", paper=SEED_001, source="L104–106 with L117",
+       statement="for linear regression with equal noise variance in every task, diag F̂_i ≈ σ² diag H_i, and since "
+                 "Eq. 8 is invariant to one common curvature scale, α_F → α_H as n grows (|α_F − α_H| ≤ 0.1 at "
+                 "n = 2000); the divergence of the printed claim comes from per-task noise scales",
+       form="corrected",
+       method="torch: same protocol as the printed claim with σ = 0.5 in every task and n = 2000",
+       expected="holds")
+@_single_threaded
+def _fisher_corrected(ctx):
+    configs = [{"seed": ctx.seed + i, "T": 4, "n": 2000, "d": 4, "noise_a": 0.5, "noise_b": 0.5}
+               for i in range(ctx.pick(2, 10))]
+    diffs = []
+
+    def ev(cfg):
+        out = _fisher_alphas(cfg, ctx.device)
+        h, f = out["hessian_diag"], out["fisher_diag"]
+        dd = max(abs(a - b) for a, b in zip(h.unconstrained, f.unconstrained))
+        diffs.append(dd)
+        return dd / 0.1
+
+    ev_ = sweep(configs, ev, 1.0)
+    ev_.details["max_abs_alpha_difference"] = diffs
+    return ev_
