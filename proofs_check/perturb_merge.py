@@ -47,10 +47,12 @@ def _expansion(ctx):
        form="printed", method="sympy: solve dJ/dα = 0; second derivative", expected="holds")
 def _stationary(ctx):
     al, p, v, th, Hs, A, B, C, J = _setup()
-    sol = sp.solve(sp.diff(J, al), al)
-    if len(sol) != 1:
-        return symbolic_evidence(sp.Integer(1), details={"solutions": [str(s) for s in sol]})
-    return symbolic_evidence([sp.simplify(sol[0] + C / B), sp.expand(sp.diff(J, al, 2) - B)])
+    dJ = sp.expand(sp.diff(J, al))
+    # dJ is linear in α: its root is -(constant term)/(α coefficient)
+    if sp.degree(dJ, al) != 1:
+        return symbolic_evidence(sp.Integer(1), details={"derivative": str(dJ)})
+    slope, const = dJ.coeff(al, 1), dJ.coeff(al, 0)
+    return symbolic_evidence([sp.expand(const - C), sp.expand(slope - B), sp.expand(sp.diff(J, al, 2) - B)])
 
 
 @claim(id="proofs.perturb_merge.eq18_as_printed", paper=SEED_001, source="Appendix A.1, Eq. 18 (L322)",
@@ -66,9 +68,13 @@ def _eq18(ctx):
 
 @claim(id="proofs.perturb_merge.eq11_value", paper=SEED_001, source="Eq. 11 / Appendix A.2, Eq. 25–27",
        statement=r"$J(-C/B)=\tfrac12A-C^2/(2B)$", form="printed",
-       method="sympy: substitute α = −C/B into the expanded J", expected="holds")
+       method="sympy: substitute α = −C/B into the parabola of Eq. 21 (scalars A, B > 0, C)", expected="holds")
 def _eq11(ctx):
-    al, p, v, th, Hs, A, B, C, J = _setup()
+    # Eq. 21 (checked above) reduces J to the parabola A/2 + αC + α²B/2 in the three scalars A, B, C
+    A, C = sp.symbols("A C", real=True)
+    B = sp.Symbol("B", positive=True)
+    al = sp.Symbol("alpha", real=True)
+    J = A / 2 + al * C + al ** 2 * B / 2
     return symbolic_evidence(sp.simplify(J.subs(al, -C / B) - (A / 2 - C ** 2 / (2 * B))))
 
 
