@@ -73,6 +73,10 @@ class WorkConfig:
         The *run* seed; the claim derives its own seed from it and its id.
     device : {"cpu", "cuda"}
         An already resolved device (never ``"auto"``).
+    module : str, optional
+        The module that registers the claim (``Claim.check.__module__``): a worker
+        imports only that suite instead of all of them.  A start-up hint; the record
+        does not depend on it.
 
     Examples
     --------
@@ -86,6 +90,7 @@ class WorkConfig:
     profile: str = "quick"
     seed: int = 0
     device: str = "cpu"
+    module: str | None = None
 
     def as_dict(self) -> dict:
         """Plain JSON (what travels to a worker)."""
@@ -105,14 +110,29 @@ def run_config(config: WorkConfig | dict) -> dict:
     dict
         The record of the report contract (see :func:`lintheory.claims.run_claim`).
     """
-    from .claims import registry
-
     cfg = config if isinstance(config, WorkConfig) else WorkConfig(**config)
-    reg = registry()
-    if cfg.claim_id not in reg:
+    c = _find_claim(cfg)
+    return run_claim(c, profile=cfg.profile, seed=cfg.seed, device=cfg.device)
+
+
+def _find_claim(cfg: WorkConfig) -> Claim:
+    """The registered claim of ``cfg``, importing only its module when that is known."""
+    import importlib
+
+    from . import claims as C
+
+    if cfg.module and cfg.claim_id not in C._REGISTRY:
+        try:
+            importlib.import_module(cfg.module)
+        except ImportError:
+            pass  # the full discovery below decides
+    c = C._REGISTRY.get(cfg.claim_id)
+    if c is None:
+        c = C.registry().get(cfg.claim_id)
+    if c is None:
         raise InputError(f"unknown claim id {cfg.claim_id!r} on this worker "
                          "(is the same lintheory version installed here?)")
-    return run_claim(reg[cfg.claim_id], profile=cfg.profile, seed=cfg.seed, device=cfg.device)
+    return c
 
 
 def _cap_worker_threads() -> None:
@@ -139,11 +159,10 @@ def _cap_worker_threads() -> None:
 
 def _worker_run(config: dict) -> dict:
     """:func:`run_config` in a worker process, after capping its threads."""
-    from .claims import load_claims
-
-    load_claims()  # import the suites (and their BLAS) first, then cap every pool
+    cfg = config if isinstance(config, WorkConfig) else WorkConfig(**config)
+    c = _find_claim(cfg)  # import the suite (and its BLAS) first, then cap every pool
     _cap_worker_threads()
-    return run_config(config)
+    return run_claim(c, profile=cfg.profile, seed=cfg.seed, device=cfg.device)
 
 
 def _probe_threads(_: Any = None) -> dict:
@@ -343,7 +362,8 @@ def run_many(claims: Sequence[Claim], *, profile: str = "quick", seed: int = 0,
         The records, sorted by claim id; identical (except ``seconds``) whatever the
         back end.
     """
-    configs = [WorkConfig(c.id, profile, int(seed), device).as_dict() for c in claims]
+    configs = [WorkConfig(c.id, profile, int(seed), device,
+                          getattr(c.check, "__module__", None)).as_dict() for c in claims]
     local_serial = client is None and (jobs <= 1 or len(configs) <= 1)
     fn = run_config if local_serial else _worker_run
     records = []
