@@ -342,9 +342,10 @@ def _variance(s, q):
 def _waterfill_keep(s: np.ndarray, m: float) -> tuple[np.ndarray, float]:
     """Keep probabilities :math:`u_i = \\min(1, \\kappa s_i)` with :math:`\\sum u_i = m`.
 
-    ``s`` is flat, non-negative, ``0 < m <= n``.  Sort once (O(n log n)), then the number
-    ``k`` of saturated entries (``u = 1``) is the smallest ``k`` with
-    :math:`(m-k)\\,s_{(k+1)} \\le \\sum_{j>k} s_{(j)}` (scores descending); then
+    ``s`` is flat, non-negative, ``0 < m <= n``.  Sort once (O(n log n)) and take cumulative
+    sums; the number ``k`` of saturated entries (``u = 1``) is the smallest ``k`` with
+    :math:`(m-k)\\,s_{(k+1)} \\le \\sum_{j>k} s_{(j)}` (scores descending), found by bisection
+    (the condition is monotone in ``k``); then
     :math:`\\kappa = (m-k)/\\sum_{j>k}s_{(j)}`.  Zero scores get ``u = 0`` unless the positive
     entries cannot carry ``m`` on their own, in which case those are all kept and the zero
     entries share the rest equally (the objective does not depend on them).
@@ -356,15 +357,22 @@ def _waterfill_keep(s: np.ndarray, m: float) -> tuple[np.ndarray, float]:
         # Every live entry kept; zero-score entries share what is left of the budget.
         u = np.where(pos, 1.0, (m - n_pos) / (n - n_pos) if n > n_pos else 0.0)
         return u, np.inf
-    sd = -np.sort(-s)                        # descending
-    tail = np.cumsum(sd[::-1])[::-1]         # tail[k] = sum_{j>=k} sd[j] (0-based)
-    k = np.arange(n)
-    # candidate k saturated entries: need m - k > 0 and (m - k) * sd[k] <= tail[k]
-    ok = (m - k > 0) & ((m - k) * sd <= tail * (1 + 1e-15))
-    kk = int(np.argmax(ok))                  # smallest valid k (k = n_pos - 1 at worst... see below)
-    if not ok[kk]:                           # pragma: no cover - guarded by n_pos > m
-        raise RuntimeError("water-filling found no level")
-    kappa = (m - kk) / tail[kk]
+    asc = np.sort(s)                          # the one O(n log n) step
+    cs = np.cumsum(asc)                       # cs[j] = sum of the j+1 smallest scores
+    # k saturated entries (the k largest): valid iff (m - k) * s_(k) <= sum of the n - k smallest,
+    # s_(k) the (k+1)-th largest.  f(k) = (m - k) s_(k) - tail(k) is non-increasing for k < m
+    # (f(k+1) - f(k) = (m-k-1)(s_(k+1) - s_(k)) <= 0), so bisect for the smallest valid k.
+    lo, hi = 0, int(np.ceil(m)) - 1           # hi is always valid: (m - hi) <= 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        j = n - 1 - mid
+        if (m - mid) * asc[j] <= cs[j] * (1 + 1e-15):
+            hi = mid
+        else:
+            lo = mid + 1
+    kk = lo
+    tail_kk = cs[n - 1 - kk]
+    kappa = (m - kk) / tail_kk
     u = np.minimum(1.0, kappa * s)
     return u, float(kappa)
 
