@@ -29,6 +29,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import softmax
+try:
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover - optional; only a speed-up
+    import contextlib
+
+    def threadpool_limits(limits=None):
+        return contextlib.nullcontext()
 
 from .._validation import as_float_array, as_labels
 from ..errors import InputError, SolverError
@@ -343,6 +350,15 @@ def reduced_2d(K: int, Kb: int, n: int, lam: float, *, reduction: str = "mean") 
     g = lm * math.sqrt(n)
     s, _ = _consts(K, Kb)
     best = None
+    with threadpool_limits(limits=1):   # tiny problem: BLAS threads only add contention
+        best = _reduced_quadrants(K, Kb, g, s)
+    p, t = best.x
+    q = ((Kb - 1) * p + t) / Kb
+    return Reduced2D(p=float(p), q=float(q), objective=float(best.fun), success=bool(best.success))
+
+
+def _reduced_quadrants(K, Kb, g, s):
+    best = None
     for sp in (1.0, -1.0):
         for st in (1.0, -1.0):
             bp = (0.0, None) if sp > 0 else (None, 0.0)
@@ -356,6 +372,4 @@ def reduced_2d(K: int, Kb: int, n: int, lam: float, *, reduction: str = "mean") 
                          bounds=[bp, bt], options={"ftol": 1e-16, "gtol": 1e-13, "maxiter": 5000})
             if best is None or r.fun < best.fun:
                 best = r
-    p, t = best.x
-    q = ((Kb - 1) * p + t) / Kb
-    return Reduced2D(p=float(p), q=float(q), objective=float(best.fun), success=bool(best.success))
+    return best
