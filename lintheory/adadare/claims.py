@@ -45,8 +45,8 @@ TORCH_HESS_TOL = 1e-10
 
 
 def _z(mean, se, exact):
-    """|mean - exact| in standard errors; a zero-variance sample must match exactly."""
-    if se > 0:
+    """|mean - exact| in standard errors; a (numerically) zero-variance sample must match to ALG_TOL."""
+    if se > ALG_TOL * max(abs(exact), 1.0):
         return abs(mean - exact) / se
     return 0.0 if abs(mean - exact) <= ALG_TOL * max(abs(exact), 1.0) else np.inf
 

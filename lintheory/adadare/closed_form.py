@@ -302,9 +302,10 @@ class DropProbabilities:
         Achieved :math:`\\frac1n\\sum_i p_i` (``== p`` up to round-off for ``"waterfill"``;
         ``> p`` when A.18 clips).
     clipping_active : bool
-        ``"waterfill"``: some entries sit at the bound :math:`p_i = 0` (the water level was
-        capped); ``"paper"``: the unclipped A.17 value was negative somewhere, so
-        ``max(0, ·)`` changed it.
+        ``"waterfill"``: some live entries sit at the bound :math:`p_i = 0` because
+        :math:`\\kappa s_i \\ge 1` (the water level is capped there; at ``p = 0`` every live
+        entry); ``"paper"``: the unclipped A.17 value was negative somewhere, so ``max(0, ·)``
+        changed it (and A.18 is then not the optimum).
     n_clipped : int
         How many entries are clipped (in the sense above).
     kappa : float

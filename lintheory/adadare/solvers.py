@@ -217,6 +217,12 @@ def cvxpy_drop_probabilities(h_diag, delta, p, *, solver: str = "CLARABEL", clos
     uv[pos] = np.clip(sp_ * np.asarray(x.value, dtype=np.float64), 0.0, 1.0)
     if zer.size:
         uv[zer] = np.clip(np.asarray(z.value, dtype=np.float64), 0.0, 1.0)
+    # Feasibility restoration: interior-point solutions may exceed the budget by ~1e-9; scaling u
+    # down by that factor gives a feasible point, so the objective reported is an upper bound on
+    # the optimum (the certificate below then bounds it from below).
+    over = uv.sum() / budget if budget > 0 else 1.0
+    if over > 1:
+        uv = uv / over
     q[idx] = 1 - uv
     # Any nu >= 0 gives a valid lower bound g(nu) (weak duality): take the better of the solver's
     # multiplier and the one implied by its own primal solution (median s^2/u^2 on free entries).

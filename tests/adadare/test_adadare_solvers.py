@@ -84,3 +84,23 @@ def test_scipy_gamma_matches_formula():
     G = t["X"].T @ t["X"]
     Q = float(np.einsum("ri,ij,rj->", d, G, d))
     assert scipy_optimal_gamma(h, d, q, bias_quad=Q) == pytest.approx(optimal_gamma(h, d, q, bias_quad=Q), abs=1e-7)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(deadline=None, max_examples=15)
+@given(n=st.integers(2, 25), sigma=st.floats(0, 3), p=st.floats(0.05, 0.95), seed=st.integers(0, 10**6))
+def test_waterfill_never_beaten_by_cvxpy(n, sigma, p, seed):
+    h, d = heavy_tailed(n, sigma, seed=seed)
+    s = np.sqrt(h) * np.abs(d)
+    try:
+        c = cvxpy_drop_probabilities(h, d, p)
+    except SolverError:
+        return                                     # the independent route refused; nothing to compare
+    w = solve_drop_probabilities(h, d, p)
+    fw, fc = _f(s, w.probs), _f(s, c.probs)
+    assert fw <= fc * (1 + 1e-9)
+    sm = s.max()
+    assert dual_value(s / sm, c.kkt["nu"], p) * sm ** 2 <= fw * (1 + 1e-9)
