@@ -83,7 +83,8 @@ class AlphaResult:
     denominator : float
         :math:`\\sum_i v^\\top H_i v` (> 0).
     objective : float
-        :math:`J(\\alpha)` at the returned ``alpha``.
+        :math:`J(\\alpha)` at the returned ``alpha`` (with the gradient terms
+        :math:`\\sum_i g_i^\\top(\\hat\\theta_t-\\theta_i^*)` when ``grads`` are given).
     negative_mass : list of float
         Per task, the curvature's negative mass relative to its total absolute mass (0 for PSD input;
         ``nan`` for a Hessian-vector-product callable, whose spectrum is not inspected).
@@ -263,12 +264,19 @@ def optimal_alpha(theta_prev, optima: Sequence, curvatures: Sequence, delta, *, 
     num = 0.0
     den = 0.0
     scale = 0.0
+    A = 0.0  # sum_i a_i^T H_i a_i, for J(alpha)
+    lin = 0.0  # coefficient of alpha in J
     nv = float(np.linalg.norm(v))
     for i, (th, op) in enumerate(zip(opts, ops)):
         Hv = op(v)
-        num -= float((theta_prev - th) @ Hv)
+        ai = theta_prev - th
+        c = float(ai @ Hv)
         if gs is not None:
-            num -= float(gs[i] @ v)
+            c += float(gs[i] @ v)
+            A += 2.0 * float(gs[i] @ ai)
+        num -= c
+        lin += c
+        A += float(ai @ op(ai))
         den += float(v @ Hv)
         scale += float(np.linalg.norm(Hv)) * nv
     if not den > DENOMINATOR_RTOL * scale or den <= 0.0:
@@ -279,23 +287,13 @@ def optimal_alpha(theta_prev, optima: Sequence, curvatures: Sequence, delta, *, 
                   "interpolating optimum) or is negative (indefinite Hessian): the quadratic model has no minimiser"))
     raw = num / den
     alpha = min(max(raw, 0.0), 1.0) if constrain else raw
-    obj = merge_objective(alpha, theta_prev, opts, [_OpWrap(op) for op in ops], v, _checked=True)
+    obj = 0.5 * A + alpha * lin + 0.5 * alpha * alpha * den
     return AlphaResult(alpha=float(alpha), unconstrained=float(raw), clipped=bool(alpha != raw),
                        outside_unit_interval=bool(raw < 0.0 or raw > 1.0), numerator=float(num),
                        denominator=float(den), objective=float(obj), negative_mass=masses)
 
 
-class _OpWrap:
-    """An already validated operator, passed back through the public helpers without re-validation."""
-
-    def __init__(self, op):
-        self.op = op
-
-    def __call__(self, v):
-        return self.op(v)
-
-
-def merge_objective(alpha, theta_prev, optima, curvatures, delta, *, _checked: bool = False):
+def merge_objective(alpha, theta_prev, optima, curvatures, delta):
     """The quadratic model of the summed performance drop, Eq. 7 / Eq. 21.
 
     .. math:: J(\\alpha) = \\tfrac12\\sum_{i=1}^t (\\hat\\theta_{t-1}+\\alpha v-\\theta_i^*)^\\top H_i
@@ -317,10 +315,7 @@ def merge_objective(alpha, theta_prev, optima, curvatures, delta, *, _checked: b
     >>> float(merge_objective(0.5, np.zeros(1), [np.ones(1)], [np.ones(1)], np.ones(1)))
     0.125
     """
-    if _checked:
-        tp, opts, ops, v = theta_prev, optima, curvatures, delta
-    else:
-        tp, opts, ops, masses, v = _prepare(theta_prev, optima, curvatures, delta)
+    tp, opts, ops, masses, v = _prepare(theta_prev, optima, curvatures, delta)
     a = np.asarray(alpha, dtype=np.float64)
     # J is a parabola in alpha: evaluate its three coefficients once.
     A = B = C = 0.0
