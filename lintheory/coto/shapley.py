@@ -166,12 +166,12 @@ def shapley_from_table(table) -> np.ndarray:
     fact = [math.factorial(k) for k in range(L + 1)]
     weight_by_size = np.array([fact[s] * fact[L - s - 1] / fact[L] if s < L else 0.0
                                for s in range(L + 1)])
-    idx = np.arange(2 ** L, dtype=np.int64)
     phi = np.empty(L)
     for i in range(L):
-        without = idx[(idx >> i) & 1 == 0]
-        diff = table[without | (1 << i)] - table[without]
-        phi[i] = weight_by_size[sizes[without]] @ diff
+        # view the table as (high bits, bit i, low bits): no fancy indexing, no copies of 2^L indices
+        T = table.reshape(-1, 2, 2 ** i)
+        diff = T[:, 1, :] - T[:, 0, :]
+        phi[i] = np.sum(weight_by_size[sizes.reshape(-1, 2, 2 ** i)[:, 0, :]] * diff)
     return phi
 
 
@@ -265,12 +265,11 @@ def marginal_polynomials(table) -> np.ndarray:
     """
     table, L = _table_L(table)
     sizes = mask_sizes(L)
-    idx = np.arange(2 ** L, dtype=np.int64)
     D = np.zeros((L, L))
     for i in range(L):
-        without = idx[(idx >> i) & 1 == 0]
-        D[i] = np.bincount(sizes[without], weights=table[without | (1 << i)] - table[without],
-                           minlength=L)[:L]
+        T = table.reshape(-1, 2, 2 ** i)
+        D[i] = np.bincount(sizes.reshape(-1, 2, 2 ** i)[:, 0, :].ravel(),
+                           weights=(T[:, 1, :] - T[:, 0, :]).ravel(), minlength=L)[:L]
     return D
 
 
