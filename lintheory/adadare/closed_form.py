@@ -333,11 +333,11 @@ class DropProbabilities:
 
 
 def _variance(s, q):
-    live = s > 0
-    qq = q[live]
-    if np.any(qq >= 1):
+    if np.any((q >= 1) & (s > 0)):
         return np.inf
-    return float(np.sum(s[live] ** 2 * qq / (1 - qq)))
+    # p/(1-p), with dropped zero-score entries (p = 1) contributing 0; no boolean-indexed copies
+    r = np.divide(q, 1.0 - q, out=np.zeros_like(q), where=q < 1)
+    return float(np.dot(s * s, r))
 
 
 def _waterfill_keep(s: np.ndarray, m: float) -> tuple[np.ndarray, float]:
@@ -352,11 +352,10 @@ def _waterfill_keep(s: np.ndarray, m: float) -> tuple[np.ndarray, float]:
     entries share the rest equally (the objective does not depend on them).
     """
     n = s.size
-    pos = s > 0
-    n_pos = int(pos.sum())
+    n_pos = int(np.count_nonzero(s))          # s >= 0
     if n_pos <= m:
         # Every live entry kept; zero-score entries share what is left of the budget.
-        u = np.where(pos, 1.0, (m - n_pos) / (n - n_pos) if n > n_pos else 0.0)
+        u = np.where(s > 0, 1.0, (m - n_pos) / (n - n_pos) if n > n_pos else 0.0)
         return u, np.inf
     asc = np.sort(s)                          # the one O(n log n) step
     cs = np.cumsum(asc)                       # cs[j] = sum of the j+1 smallest scores
@@ -374,7 +373,8 @@ def _waterfill_keep(s: np.ndarray, m: float) -> tuple[np.ndarray, float]:
     kk = lo
     tail_kk = cs[n - 1 - kk]
     kappa = (m - kk) / tail_kk
-    u = np.minimum(1.0, kappa * s)
+    u = kappa * s
+    np.minimum(u, 1.0, out=u)
     return u, float(kappa)
 
 
@@ -462,11 +462,9 @@ def solve_drop_probabilities(h_diag, delta, p, method: str = "waterfill") -> Dro
             kappa = np.inf
         else:
             u, kappa = _waterfill_keep(s, m)
-            q = 1 - u
-            q[u == 1] = 0.0          # exact zeros for kept entries
+            q = np.subtract(1.0, u, out=u)      # exact 0 where u == 1
         # entries held at the bound p_i = 0 although the level kappa * s_i would exceed 1
-        ncl = int(np.sum((q == 0) & (s > 0)))
-    q = np.clip(q, 0.0, 1.0)
+        ncl = int(np.count_nonzero((q == 0) & (s > 0)))
     return DropProbabilities(
         probs=q.reshape(shape), method=method, p=p, mean_sparsity=float(q.mean()),
         clipping_active=bool(ncl > 0), n_clipped=ncl, kappa=float(kappa),
