@@ -1,0 +1,253 @@
+"""Wall time, CPU time and peak memory of ``lintheory verify``, and what ``--jobs 2`` buys.
+
+Usage::
+
+    python benchmarks/bench_verify.py [--out DIR] [--quick] [--jobs N] [--claim ID ...]
+                                      [--full-profile] [--seed N]
+
+Measurements (each command runs in its own subprocess, so its numbers are its own):
+
+``quick_profile``
+    ``lintheory verify --profile quick`` over every registered suite: wall time, CPU
+    time (user + sys of the process and the workers it waited for), peak memory.
+    Targets on a 2-core machine: under 180 s and under 2 GB.
+``quick_profile_jobs``
+    the same with ``--jobs N``, and whether its report is identical to the serial one
+    apart from timing fields (every suite's records must not depend on the split).
+``jobs``
+    the same selection of sweep-heavy claims serially and with ``--jobs N`` (full
+    profile; quick profile with ``--quick``): the wall-time ratio (target ≥ 1.6× for
+    N = 2), the CPU-time ratio (the parallel overhead) and whether the two reports are
+    identical apart from timing fields.
+``full_profile`` (only with ``--full-profile``)
+    ``lintheory verify --profile full`` over every suite, serially.
+``cuda`` (only when torch sees a GPU)
+    the same claims on ``--device cpu`` and ``--device cuda``: ratio and agreement.
+
+Peak memory is reported two ways: ``peak_rss_process_mb``, the largest resident set of
+any single process (``os.wait4``'s ``ru_maxrss``), and ``peak_rss_tree_mb``, the
+largest *sum* over the process and its live descendants, sampled every 0.1 s with
+psutil (what matters with ``--jobs``).  The load average of the machine is recorded
+next to every timing: on a shared machine other processes take CPU from the run, which
+inflates wall times (and ratios between runs made at different times).
+
+Results: a table on stdout and ``DIR/bench_verify.json`` (default ``benchmarks/results``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_OUT = HERE / "results"
+#: Claims whose full profile is dominated by large instance sweeps (QP solves and
+#: training); the set is split over the workers claim by claim.  Ids missing from the
+#: registry are dropped (suites come and go); override with --claim.
+SWEEP_HEAVY = [
+    "svm.prop2_1.closed_form.corrected",
+    "svm.prop2_1.closed_form.printed",
+    "svm.prop2_1.direction",
+    "svm.prop2_1.k_row_closed_form",
+    "svm.thmD1.k_row_margin",
+    "svm.thmD1.max_margin",
+]
+QUICK_TARGET_S = 180.0
+QUICK_TARGET_MB = 2048.0
+JOBS_TARGET = 1.6
+
+
+def lintheory_exe() -> str:
+    exe = Path(sys.executable).with_name("lintheory")
+    return str(exe) if exe.exists() else "lintheory"
+
+
+def measure(cmd: list[str], sample_every: float = 0.1) -> dict:
+    """Run ``cmd``; return wall/CPU seconds, peak memory, exit code and load average."""
+    import psutil
+
+    load0 = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak_tree = 0
+    stop = threading.Event()
+    chunks: list[str] = []
+
+    def drain():
+        for line in proc.stdout:
+            chunks.append(line)
+
+    def sample():
+        nonlocal peak_tree
+        try:
+            root = psutil.Process(proc.pid)
+        except psutil.Error:
+            return
+        while not stop.is_set():
+            total = 0
+            try:
+                procs = [root] + root.children(recursive=True)
+            except psutil.Error:
+                break
+            for p in procs:
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+            peak_tree = max(peak_tree, total)
+            stop.wait(sample_every)
+
+    threads = [threading.Thread(target=drain, daemon=True), threading.Thread(target=sample, daemon=True)]
+    for t in threads:
+        t.start()
+    _, status, ru = os.wait4(proc.pid, 0)  # the child's own rusage, workers included
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stop.set()
+    for t in threads:
+        t.join(timeout=5)
+    return {
+        "cmd": " ".join(Path(cmd[0]).name if i == 0 else c for i, c in enumerate(cmd)),
+        "returncode": proc.returncode,
+        "wall_s": round(wall, 2),
+        "cpu_s": round(ru.ru_utime + ru.ru_stime, 2),
+        "peak_rss_process_mb": round(ru.ru_maxrss / 1024, 1),  # Linux: KiB
+        "peak_rss_tree_mb": round(peak_tree / 2**20, 1),
+        "loadavg_1min_before": round(load0, 2),
+        "loadavg_1min_after": round(os.getloadavg()[0], 2),
+        "output_tail": "".join(chunks)[-1500:],
+    }
+
+
+def strip_timing(report: dict) -> dict:
+    rep = {k: v for k, v in report.items() if k != "created"}
+    rep["claims"] = [{k: v for k, v in r.items() if k != "seconds"} for r in report["claims"]]
+    return rep
+
+
+def verify(args: list[str], out: Path) -> tuple[dict, dict | None]:
+    m = measure([lintheory_exe(), "verify", *args, "--out", str(out)])
+    rp = out / "report.json"
+    report = json.loads(rp.read_text()) if rp.exists() else None
+    if report is not None:
+        m["claims"] = len(report["claims"])
+        m["verdicts"] = {v: sum(r["verdict"] == v for r in report["claims"])
+                         for v in ("holds", "fails", "inconclusive", "skipped")}
+        m["slowest"] = sorted(((r["seconds"], r["id"]) for r in report["claims"]), reverse=True)[:5]
+    return m, report
+
+
+def registered_ids() -> set[str]:
+    res = subprocess.run([lintheory_exe(), "list", "--json"], capture_output=True, text=True, check=True)
+    return {c["id"] for c in json.loads(res.stdout)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default=str(DEFAULT_OUT), help="folder for bench_verify.json")
+    ap.add_argument("--quick", action="store_true",
+                    help="serial vs --jobs on the quick profile instead of the full one")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--claim", action="append", help="claims for the serial/--jobs comparison")
+    ap.add_argument("--full-profile", action="store_true",
+                    help="also time the full profile of every suite (long)")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+
+    import torch
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="bench_verify_"))
+    seed = ["--seed", str(args.seed)]
+    result: dict = {"bench": "verify", "cpus": os.cpu_count(), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+    q, rq = verify(["--profile", "quick", *seed], tmp / "quick")
+    q["targets"] = {"wall_s": QUICK_TARGET_S, "peak_mb": QUICK_TARGET_MB}
+    q["meets_targets"] = (q["wall_s"] <= QUICK_TARGET_S
+                          and max(q["peak_rss_tree_mb"], q["peak_rss_process_mb"]) <= QUICK_TARGET_MB)
+    result["quick_profile"] = q
+
+    # The whole quick profile again with --jobs: every suite's records must not depend on
+    # the split (a check of the claims' purity as much as of the executor).
+    qj, rqj = verify(["--profile", "quick", *seed, "--jobs", str(args.jobs)], tmp / "quick_jobs")
+    qj["identical_to_serial"] = (rq is not None and rqj is not None
+                                 and strip_timing(rq) == strip_timing(rqj))
+    if rq is not None and rqj is not None and not qj["identical_to_serial"]:
+        a = {r["id"]: r for r in strip_timing(rq)["claims"]}
+        b = {r["id"]: r for r in strip_timing(rqj)["claims"]}
+        qj["differing_claims"] = sorted(i for i in set(a) | set(b) if a.get(i) != b.get(i))
+    result["quick_profile_jobs"] = qj
+
+    known = registered_ids()
+    chosen = args.claim or [c for c in SWEEP_HEAVY if c in known]
+    profile = "quick" if args.quick else "full"
+    sel = [a for c in chosen for a in ("--claim", c)] + ["--profile", profile, *seed]
+    s, rs = verify(sel, tmp / "serial")
+    j, rj = verify(sel + ["--jobs", str(args.jobs)], tmp / "jobs")
+    result["jobs"] = {
+        "profile": profile, "jobs": args.jobs, "claims": chosen, "serial": s, "parallel": j,
+        "wall_ratio": round(s["wall_s"] / j["wall_s"], 2) if j["wall_s"] else None,
+        "cpu_ratio": round(j["cpu_s"] / s["cpu_s"], 2) if s["cpu_s"] else None,
+        "identical_reports": (rs is not None and rj is not None
+                              and strip_timing(rs) == strip_timing(rj)),
+        "target_wall_ratio": JOBS_TARGET,
+    }
+
+    if args.full_profile:
+        f, _ = verify(["--profile", "full", *seed], tmp / "full")
+        result["full_profile"] = f
+
+    if torch.cuda.is_available():
+        c_cpu, r_cpu = verify(sel + ["--device", "cpu"], tmp / "cpu")
+        c_gpu, r_gpu = verify(sel + ["--device", "cuda"], tmp / "cuda")
+        same = None
+        if r_cpu and r_gpu:
+            same = [a["verdict"] == b["verdict"] for a, b in zip(r_cpu["claims"], r_gpu["claims"])]
+        result["cuda"] = {"cpu": c_cpu, "cuda": c_gpu,
+                          "wall_ratio": round(c_cpu["wall_s"] / c_gpu["wall_s"], 2),
+                          "same_verdicts": all(same) if same else None}
+    else:
+        result["cuda"] = {"skipped": "torch sees no CUDA device"}
+
+    path = out / "bench_verify.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+
+    rows = [("quick profile, all suites", q), (f"quick profile, all suites, --jobs {args.jobs}", qj)]
+    rows += [(f"{profile} {len(chosen)} sweep claims, serial", s),
+             (f"{profile} {len(chosen)} sweep claims, --jobs {args.jobs}", j)]
+    if "full_profile" in result:
+        rows.append(("full profile, all suites", result["full_profile"]))
+    print(f"{'run':<40} {'rc':>3} {'claims':>6} {'wall s':>8} {'cpu s':>8} "
+          f"{'peak MB (1 proc)':>16} {'peak MB (tree)':>14} {'load':>5}")
+    for name, m in rows:
+        print(f"{name:<40} {m['returncode']:>3} {m.get('claims', '-'):>6} {m['wall_s']:>8.1f} "
+              f"{m['cpu_s']:>8.1f} {m['peak_rss_process_mb']:>16.0f} {m['peak_rss_tree_mb']:>14.0f} "
+              f"{m['loadavg_1min_before']:>5.1f}")
+    jb = result["jobs"]
+    print(f"\n--jobs {args.jobs} vs serial ({profile} profile): wall ratio {jb['wall_ratio']}x "
+          f"(target >= {JOBS_TARGET}x), CPU-time ratio {jb['cpu_ratio']}, "
+          f"identical reports: {jb['identical_reports']}")
+    print(f"quick profile --jobs {args.jobs} report identical to serial: {qj['identical_to_serial']}"
+          + (f" (differ: {qj['differing_claims']})" if qj.get("differing_claims") else ""))
+    print(f"quick profile: {q['wall_s']:.1f} s (target {QUICK_TARGET_S:.0f} s), "
+          f"peak {max(q['peak_rss_tree_mb'], q['peak_rss_process_mb']):.0f} MB "
+          f"(target {QUICK_TARGET_MB:.0f} MB): {'meets' if q['meets_targets'] else 'MISSES'} targets")
+    if "skipped" in result["cuda"]:
+        print(f"cuda: skipped ({result['cuda']['skipped']})")
+    else:
+        print(f"cuda vs cpu: {result['cuda']['wall_ratio']}x, same verdicts: {result['cuda']['same_verdicts']}")
+    print(f"wrote {path}")
+    ok = all(m["returncode"] in (0, 1) for _, m in rows)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
