@@ -64,7 +64,7 @@ def _targets(chain, kind):
               "(-c·Σ_{j>=1} w_j, since ℓ >= -c); error = lower bound - upper bound",
        expected="fails")
 def _thm31_printed(ctx):
-    n_inst = ctx.pick(12, 150)
+    n_inst = ctx.pick(8, 150)
 
     def lhs(theta, cfg, chain, p, route="tree"):
         L, d = cfg["L"], cfg["d"]
