@@ -1,43 +1,87 @@
-"""The exact multiclass hard-margin SVM (Crammer–Singer, no bias) and its KKT certificate.
+r"""The exact multiclass hard-margin SVM (Crammer–Singer, no bias) and its KKT certificate.
 
 Problem (3) of ``002_caa97dd52c787aec.txt``, samples as rows:
 
 .. math::
 
-    \\min_{W \\in \\mathbb R^{K\\times d}} \\tfrac12 \\|W\\|_F^2
-    \\quad\\text{s.t.}\\quad (e_{y_i} - e_k)^\\top W x_i \\ge 1
-    \\quad \\forall i,\\ \\forall k \\ne y_i .
+    \min_{W \in \mathbb R^{K\times d}} \tfrac12 \|W\|_F^2
+    \quad\text{s.t.}\quad (e_{y_i} - e_k)^\top W x_i \ge 1
+    \quad \forall i,\ \forall k \ne y_i .
 
-Two exact routes:
+Three exact routes, all returning a KKT certificate computed over **all**
+``n (K-1)`` constraints (:func:`kkt_certificate`):
 
-``method="working_set"`` (default)
-    Solve the QP with Clarabel on a small set of candidate constraints, check every
-    one of the ``n (K-1)`` constraints on the result, add the violated ones, repeat.
-    A solution of the reduced problem that satisfies every constraint is optimal for
-    the full problem (the dropped constraints get zero multipliers), and the returned
-    KKT certificate is computed over **all** constraints.
+``method="ipm"`` (default)
+    A working set of (sample, competitor) constraints, each round solved by a dense
+    primal–dual interior-point method (Mehrotra predictor–corrector) written for this
+    problem.  Its Newton systems use the Kronecker structure of the constraint rows
+    :math:`a_{ik} = (e_{y_i} - e_k)\otimes x_i`: the primal normal matrix
+    :math:`I + A^\top D A = I + \sum_i G_i \otimes x_i x_i^\top` (``Kd × Kd``) is built
+    from ``K(K+1)`` Gram products of ``X``, and when the set holds fewer than ``Kd``
+    constraints the dual matrix :math:`A A^\top + D^{-1}` (``m × m``) is factorised
+    instead.  After each round every constraint is checked; the set is shrunk to the
+    support plus the nearly active constraints and the most violated ones are added.
+    The rounds stop when none is violated.  Non-separable data are detected by a
+    Farkas certificate (multipliers :math:`z \ge 0` with :math:`\|A^\top z\|/\sum z`
+    below :data:`INFEASIBLE_REL_MARGIN` ``· max ||x_i||``, which bounds the normalised
+    margin of every ``W``).
+``method="working_set"``
+    The same working-set idea with Clarabel solving each reduced QP (an independent
+    cross-check of the IPM; several times slower at ``n (K-1) ≳ 10^4``).
 ``method="cvxpy"``
     One generic cvxpy/Clarabel QP over all constraints (slow for large ``n K``; the
-    independent cross-check of the first route).
+    independent cross-check of both).
 
-Both accept a solution only when the solver reports an optimal status.
+A reduced problem's solution that satisfies every constraint is optimal for the full
+problem (the dropped constraints get zero multipliers).  Solutions are accepted only
+when the solver reports an optimal status (the IPM: relative residuals below
+:data:`IPM_TOL`) and the KKT certificate is below ``kkt_tol``.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
+from scipy.linalg import cho_factor, cho_solve
 
 from .._validation import as_float_array, as_labels
 from ..errors import InfeasibleError, InputError, SolverError
 from .margins import sample_margins
 
-__all__ = ["SVMResult", "hard_margin_svm", "kkt_certificate"]
+__all__ = ["SVMResult", "hard_margin_svm", "kkt_certificate", "distance_to_optimum_bound"]
 
-#: constraint-violation tolerance used to grow the working set
+#: constraint-violation tolerance used to grow the working sets
 _WS_FEAS_TOL = 1e-9
+#: relative primal/dual/gap residual at which the dense IPM stops (tight: the distance
+#: to the optimum scales like its square root, and degenerate constraints need it)
+IPM_TOL = 1e-12
+#: a stalled IPM is passed on (to the KKT certificate) only below this residual
+IPM_ACCEPT_TOL = 1e-7
+#: most IPM iterations per working-set round
+IPM_MAX_ITER = 100
+#: fraction of the step to the boundary (Mehrotra)
+IPM_STEP_FRACTION = 0.99
+#: non-separable when IPM multipliers bound every normalised margin by this times max ||x_i||
+INFEASIBLE_REL_MARGIN = 1e-9
+#: rounds of the IPM working set, and the fewest constraints it adds per round
+WS_MAX_ROUNDS = 200
+WS_MIN_ADD = 64
+#: constraints with margin below 1 + this stay in the working set even with zero multiplier
+WS_KEEP_SLACK = 0.05
+#: add every violated constraint when at least this fraction of all constraints is violated
+WS_ADD_ALL_FRACTION = 0.5
+#: largest active set the polishing step solves by dense least squares
+POLISH_MAX_DENSE = 2000
+#: Clarabel's gap and feasibility tolerances in ``method="working_set"`` and ``"cvxpy"``
+#: (its defaults, 1e-8, leave up to ~1e-5 relative error in W since ||W - W*|| scales like
+#: sqrt(duality gap); 1e-12 makes Clarabel stall on some instances)
+CLARABEL_TOL = 1e-10
+CVXPY_CLARABEL_TOLERANCES = {"tol_gap_abs": CLARABEL_TOL, "tol_gap_rel": CLARABEL_TOL, "tol_feas": CLARABEL_TOL}
+#: BLAS threads inside ``hard_margin_svm`` (None: leave the library default)
+BLAS_THREADS = 1
 #: Clarabel linear-system backend ("faer" is a supernodal LDL, much faster here than "qdldl")
 DIRECT_SOLVE_METHOD = "faer"
 
@@ -70,6 +114,8 @@ class SVMResult:
         Working-set rounds (1 for ``method="cvxpy"``).
     kkt : dict
         The individual residuals.
+    solver_iterations : int
+        Interior-point iterations summed over the rounds (``method="ipm"``; 0 otherwise).
     """
 
     W: np.ndarray
@@ -84,6 +130,7 @@ class SVMResult:
     solver: str = "CLARABEL"
     iterations: int = 1
     kkt: dict = field(default_factory=dict)
+    solver_iterations: int = 0
 
 
 def kkt_certificate(W, X, y, dual) -> dict:
@@ -131,6 +178,67 @@ def kkt_certificate(W, X, y, dual) -> dict:
     return res
 
 
+def distance_to_optimum_bound(W, X, y, dual) -> float:
+    r"""A certified upper bound on :math:`\|W - W^{SVM}\|_F` from a primal–dual pair.
+
+    Let :math:`c = \min_{i,k
+e y_i} (e_{y_i}-e_k)^	op W x_i`; for :math:`c > 0` the scaled
+    :math:`	ilde W = W / \min(c, 1)` is feasible.  Strong convexity of
+    :math:`f(W) = 	frac12\|W\|_F^2` and weak duality give
+
+    .. math::
+
+        \|W - W^{SVM}\|_F \le \|W - 	ilde W\|_F
+        + \sqrt{2\,ig(f(	ilde W) - g(lpha^+)ig)},\qquad
+        g(lpha) = \sum_{ik}lpha_{ik} - 	frac12\Big\|\sum_{ik}lpha_{ik}(e_{y_i}-e_k)x_i^	op\Big\|_F^2,
+
+    with :math:`lpha^+ = \max(lpha, 0)` (off-class entries).  A KKT residual of
+    :math:`arepsilon` only bounds the distance by :math:`O(\sqrtarepsilon)`, which is why
+    two solvers that both pass ``kkt_tol = 1e-6`` can differ by ~1e-5 in ``W``.
+
+    Parameters
+    ----------
+    W : ndarray of shape (K, d)
+    X : ndarray of shape (n, d)
+    y : ndarray of shape (n,)
+        Row indices of ``W`` (0..K-1).
+    dual : ndarray of shape (n, K)
+
+    Returns
+    -------
+    float
+        The bound (``inf`` when ``W`` has a non-positive margin).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> res = hard_margin_svm(np.eye(2), [0, 1])
+    >>> distance_to_optimum_bound(res.W, np.eye(2), [0, 1], res.dual) < 1e-6
+    True
+    """
+    W = np.asarray(W, dtype=np.float64)
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.int64)
+    n, K = dual.shape
+    rows = np.arange(n)
+    A = np.maximum(np.asarray(dual, dtype=np.float64), 0.0)
+    A[rows, y] = 0.0
+    coef = -A
+    coef[rows, y] = A.sum(axis=1)
+    M = _all_margins(W, X, y)
+    c = float(M.min())
+    if not c > 0.0:
+        return float("inf")
+    s = 1.0 / min(c, 1.0)
+    Wf = s * W
+    # f(Wf) - g(A) = 1/2 ||Wf - A^T a||^2 + sum_ik a_ik (m_ik(Wf) - 1): two non-negative
+    # terms, free of the cancellation in 1/2||Wf||^2 - (sum a - 1/2||A^T a||^2)
+    M[rows, y] = 1.0
+    gap = 0.5 * float(np.linalg.norm(Wf - coef.T @ X) ** 2) + float(np.sum(A * (s * M - 1.0)))
+    gap = max(gap, 0.0)
+    return float(np.linalg.norm(W - Wf)) + float(np.sqrt(2.0 * gap))
+
+
 def _prepare(X, y, n_classes):
     X = as_float_array(X, "X", ndim=2)
     if X.shape[0] == 0:
@@ -175,8 +283,8 @@ def _clarabel_qp(X, yi, pairs, K):
     b = -np.ones(len(pairs))
     settings = clarabel.DefaultSettings()
     settings.verbose = False
-    settings.tol_gap_abs = settings.tol_gap_rel = 1e-10
-    settings.tol_feas = 1e-10
+    settings.tol_gap_abs = settings.tol_gap_rel = CLARABEL_TOL
+    settings.tol_feas = CLARABEL_TOL
     settings.direct_solve_method = DIRECT_SOLVE_METHOD
     solver = clarabel.DefaultSolver(P, q, A, b, [clarabel.NonnegativeConeT(len(pairs))], settings)
     sol = solver.solve()
@@ -225,6 +333,267 @@ def _working_set(X, yi, K, max_rounds=50):
     raise SolverError(f"working set did not close within {max_rounds} rounds", status="MaxRounds")
 
 
+class _Rows:
+    r"""Constraint rows :math:`a_{ik} = (e_{y_i} - e_k) \otimes x_i` of a set of pairs ``(i, k)``.
+
+    ``W`` is flattened row-major, so :math:`a_{ik}^\top \mathrm{vec}(W) = (w_{y_i} - w_k)^\top x_i`.
+    Products with :math:`A` and :math:`A^\top` go through ``X`` (never a dense ``m × Kd`` matrix);
+    the normal matrices use the Kronecker structure
+
+    .. math::
+
+        A^\top D A = \sum_i G_i \otimes x_i x_i^\top,\quad
+        G_i = \sum_k D_{ik} (e_{y_i} - e_k)(e_{y_i} - e_k)^\top,
+        \qquad (A A^\top)_{(ik),(jl)} = (e_{y_i}-e_k)^\top(e_{y_j}-e_l)\; x_i^\top x_j .
+    """
+
+    def __init__(self, X, yi, pairs, K):
+        self.samples, self.li = np.unique(pairs[:, 0], return_inverse=True)
+        self.Xs = X[self.samples]
+        self.ys = yi[self.samples]
+        self.k = pairs[:, 1].copy()
+        self.yk = yi[pairs[:, 0]]
+        self.K, self.d, self.m, self.ns = K, X.shape[1], len(pairs), len(self.samples)
+        self._iy = self.li * K + self.yk
+        self._ik = self.li * K + self.k
+
+    def apply(self, W):
+        r"""Margins :math:`A\,\mathrm{vec}(W)`, shape (m,)."""
+        S = (self.Xs @ W.T).ravel()
+        return S[self._iy] - S[self._ik]
+
+    def apply_t(self, v):
+        r""":math:`A^\top v` as a (K, d) matrix."""
+        L = self.ns * self.K
+        C = np.bincount(self._iy, v, L) - np.bincount(self._ik, v, L)
+        return C.reshape(self.ns, self.K).T @ self.Xs
+
+    def normal_primal(self, dv):
+        r""":math:`I + A^\top \mathrm{diag}(dv) A`, shape (Kd, Kd), from K(K+1) small Gram products."""
+        K, d = self.K, self.d
+        Dm = np.zeros((self.ns, K))
+        Dm[self.li, self.k] = dv
+        H = np.zeros((K, d, K, d))
+        for c in np.unique(self.ys):
+            idx = np.flatnonzero(self.ys == c)
+            Xc, Dc = self.Xs[idx], Dm[idx]
+            Dc[:, c] = Dc.sum(axis=1)  # G_i[y, y] = sum_k D_ik
+            for q in np.flatnonzero(Dc.max(axis=0) > 0.0):
+                Xq = Xc * np.sqrt(Dc[:, q])[:, None]
+                T = Xq.T @ Xq
+                H[q, :, q, :] += T
+                if q != c:  # G_i[y, k] = G_i[k, y] = -D_ik, G_i[k, k] = D_ik
+                    H[c, :, q, :] -= T
+                    H[q, :, c, :] -= T
+        H = H.reshape(K * d, K * d)
+        H[np.diag_indices_from(H)] += 1.0
+        return H
+
+    def gram(self):
+        r""":math:`A A^\top`, shape (m, m)."""
+        Xc = self.Xs[self.li]
+        E = np.zeros((self.m, self.K))
+        r = np.arange(self.m)
+        E[r, self.yk] = 1.0
+        E[r, self.k] = -1.0
+        return (Xc @ Xc.T) * (E @ E.T)
+
+
+def _steplen(v, dv):
+    neg = dv < 0.0
+    return min(1.0, float((-v[neg] / dv[neg]).min(initial=np.inf)))
+
+
+def _regularised_cholesky(M):
+    """Cholesky factor of ``M``, adding a tiny ridge if rounding broke positive definiteness
+    (near the solution, or along an infeasible problem's Farkas ray, ``M`` is nearly singular;
+    the ridge only makes the Newton step inexact, the residuals stay exact)."""
+    scale = float(np.abs(np.diag(M)).max())
+    for ridge in (0.0, 1e-14, 1e-12, 1e-10, 1e-8):
+        try:
+            if ridge:
+                M = M.copy()
+                M[np.diag_indices_from(M)] += ridge * scale
+            return cho_factor(M, lower=True, check_finite=False)
+        except np.linalg.LinAlgError:
+            continue
+    return None
+
+
+def _ipm(rows: _Rows, x_scale: float):
+    r"""Mehrotra predictor–corrector IPM for :math:`\min \tfrac12\|w\|^2` s.t. :math:`A w \ge 1`.
+
+    Newton systems are solved with a dense Cholesky factorisation, in whichever space is
+    smaller: the primal normal matrix :math:`I + A^\top D A` (``Kd × Kd``) or the dual one
+    :math:`A A^\top + D^{-1}` (``m × m``, with :math:`w = A^\top z` kept exactly).
+    Returns ``(W, z, iterations)`` once the relative primal, dual and gap residuals are
+    below :data:`IPM_TOL`; raises :class:`InfeasibleError` on a Farkas certificate and
+    :class:`SolverError` when it stalls or hits :data:`IPM_MAX_ITER`.
+    """
+    K, d, m = rows.K, rows.d, rows.m
+    dual_mode = m < K * d
+    Q = rows.gram() if dual_mode else None
+    s = np.ones(m)
+    z = np.ones(m)
+    W = rows.apply_t(z) if dual_mode else np.zeros((K, d))
+    best, stall = (np.inf, None), 0
+    for it in range(IPM_MAX_ITER + 1):
+        rp = rows.apply(W) - s - 1.0
+        rd = W - rows.apply_t(z)
+        gap = float(s @ z)
+        zsum = float(z.sum())
+        err = max(float(np.abs(rp).max()), float(np.linalg.norm(rd)) / (1.0 + float(np.linalg.norm(W))),
+                  gap / max(1.0, zsum))
+        # Farkas: z >= 0 with A^T z ~ 0 proves that no W has a normalised margin above
+        # ||A^T z|| / sum(z) (since 1 <= z^T A W / sum z <= ||A^T z|| ||W|| / sum z).
+        farkas = float(np.linalg.norm(rows.apply_t(z))) / zsum
+        if farkas <= INFEASIBLE_REL_MARGIN * x_scale:
+            raise InfeasibleError(
+                "data are not linearly separable by a multiclass linear classifier without bias: "
+                f"IPM multipliers certify that every W has normalised margin <= {farkas:.2e} "
+                f"(max ||x_i|| = {x_scale:.3g}); hard-margin SVM infeasible", status="PrimalInfeasible")
+        if err < best[0]:
+            best, stall = (err, (W, z, it)), 0
+        else:
+            stall += 1
+        if err <= IPM_TOL:
+            return best[1]
+        # Stalling near rounding level ends the solve; far from it (an infeasible problem
+        # diverging towards its Farkas ray) the iterations go on until the Farkas test fires.
+        if (stall >= 3 and best[0] <= IPM_ACCEPT_TOL) or it == IPM_MAX_ITER:
+            break
+        D = z / s
+        if dual_mode:
+            M = Q.copy()
+            M[np.diag_indices_from(M)] += s / z
+        else:
+            M = rows.normal_primal(D)
+        cf = _regularised_cholesky(M)
+        if cf is None:
+            break
+
+        def newton(rc):
+            if dual_mode:  # (A A^T + S/Z) dz = A rd - rp - rc/z ; dw = A^T dz - rd
+                dz = cho_solve(cf, rows.apply(rd) - rp - rc / z, check_finite=False)
+                dW = rows.apply_t(dz) - rd
+            else:  # (I + A^T D A) dw = -rd - A^T (D rp + rc/s)
+                rhs = -rd - rows.apply_t(D * rp + rc / s)
+                dW = cho_solve(cf, rhs.ravel(), check_finite=False).reshape(K, d)
+                dz = -D * (rows.apply(dW) + rp) - rc / s
+            return dW, (-rc - s * dz) / z, dz
+
+        mu = gap / m
+        dWa, dsa, dza = newton(s * z)
+        a = min(_steplen(s, dsa), _steplen(z, dza))
+        sigma = (float((s + a * dsa) @ (z + a * dza)) / m / mu) ** 3
+        dW, ds, dz = newton(s * z + dsa * dza - sigma * mu)
+        a = IPM_STEP_FRACTION * min(_steplen(s, ds), _steplen(z, dz))
+        W, s, z = W + a * dW, s + a * ds, z + a * dz
+    if best[0] <= IPM_ACCEPT_TOL:  # stalled at rounding level: the KKT certificate decides
+        return best[1]
+    raise SolverError(f"dense IPM stopped at relative residual {best[0]:.2e} after {it} iterations",
+                      status="Stalled" if it < IPM_MAX_ITER else "MaxIter")
+
+
+def _polish(X, yi, pairs, K, W, z):
+    r"""Exact solution on the IPM's active set, when it is consistent.
+
+    With :math:`S = \{z_c > s_c\}`, the equality-constrained problem
+    :math:`\min \tfrac12\|w\|^2` s.t. :math:`A_S w = 1` has :math:`w = A_S^\top\lambda`,
+    :math:`A_S A_S^\top \lambda = 1` (least squares, minimum norm, when the active rows are
+    dependent).  If :math:`\lambda \ge 0` and no constraint is violated, :math:`(w, \lambda)`
+    satisfies the KKT conditions to rounding error (the IPM's own point only to
+    :data:`IPM_TOL`, and :math:`\|W - W^*\|` scales like the square root of the duality
+    gap).  Otherwise the IPM point is kept.
+    """
+    rows = _Rows(X, yi, pairs, K)
+    slack = rows.apply(W) - 1.0
+    S = np.flatnonzero(z > np.maximum(slack, 0.0))
+    if S.size == 0:
+        return W, z
+    sub = _Rows(X, yi, pairs[S], K)
+    Q = sub.gram()
+    ones = np.ones(S.size)
+    lam = None
+    try:
+        lam = cho_solve(cho_factor(Q, lower=True, check_finite=False), ones, check_finite=False)
+    except np.linalg.LinAlgError:
+        pass
+    if (lam is None or lam.min() < 0.0) and S.size <= POLISH_MAX_DENSE:
+        # dependent active rows (e.g. classes absent from y compete symmetrically)
+        lam = np.linalg.lstsq(Q, ones, rcond=None)[0]
+    if lam is None or lam.min() < 0.0:
+        return W, z
+    Wp = sub.apply_t(lam)
+    if (np.abs(sub.apply(Wp) - 1.0).max() > _WS_FEAS_TOL
+            or _all_margins(Wp, X, yi).min() < 1.0 - _WS_FEAS_TOL):
+        return W, z
+    zp = np.zeros_like(z)
+    zp[S] = lam
+    return Wp, zp
+
+
+def _all_margins(W, X, yi):
+    rows = np.arange(X.shape[0])
+    S = X @ W.T
+    M = S[rows, yi][:, None] - S
+    M[rows, yi] = np.inf
+    return M
+
+
+def _ipm_working_set(X, yi, K):
+    """Working set of (sample, competitor) pairs, each round solved by :func:`_ipm`.
+
+    Returns ``(W, dual, rounds, ipm_iterations)`` once no constraint outside the set is
+    violated by more than :data:`_WS_FEAS_TOL`; the caller certifies KKT on all of them.
+    """
+    n, d = X.shape
+    n_con = n * (K - 1)
+    x_scale = float(np.linalg.norm(X, axis=1).max())
+    # Initial guess: least squares onto centred one-hot targets (normal equations, cheap);
+    # the strongest competitor of each of the samples with the smallest margins seeds the set.
+    T = np.eye(K)[yi] - 1.0 / K
+    G = X.T @ X
+    G[np.diag_indices_from(G)] += 1e-8 * max(float(np.trace(G)) / d, 1e-300)
+    W0 = np.linalg.solve(G, X.T @ T).T
+    M = _all_margins(W0, X, yi)
+    comp = M.argmin(axis=1)
+    order = np.argsort(M[np.arange(n), comp])[:min(n, max(2 * K + 2, (K * d) // 4))]
+    active = np.zeros((n, K), dtype=bool)
+    active[order, comp[order]] = True
+    total_it = 0
+    for rnd in range(1, WS_MAX_ROUNDS + 1):
+        pairs = np.argwhere(active)
+        rows = _Rows(X, yi, pairs, K)
+        W, z, it = _ipm(rows, x_scale)
+        total_it += it
+        M = _all_margins(W, X, yi)
+        viol = (M < 1.0 - _WS_FEAS_TOL) & ~active
+        if not viol.any():
+            W, z = _polish(X, yi, pairs, K, W, z)
+            dual = np.zeros((n, K))
+            dual[pairs[:, 0], pairs[:, 1]] = z
+            return W, dual, rnd, total_it
+        # Shrink to the support of this round's solution plus the nearly active
+        # constraints (dropping zero-multiplier constraints keeps the reduced optimum, and
+        # adding a violated one raises the objective strictly, so the rounds cannot
+        # cycle); then add the most violated constraints, at most as many as the support
+        # holds, or all of them when most constraints are violated (the initial guess
+        # was uninformative: one large round is cheaper than many small ones).
+        slack = rows.apply(W) - 1.0
+        support = z > np.maximum(slack, 0.0)
+        keep = support | (slack < WS_KEEP_SLACK)
+        active[:] = False
+        active[pairs[keep, 0], pairs[keep, 1]] = True
+        ii, kk = np.nonzero(viol)
+        budget = max(2 * K, int(support.sum()), WS_MIN_ADD)
+        if len(ii) >= WS_ADD_ALL_FRACTION * n_con:
+            budget = len(ii)
+        pick = np.argsort(M[ii, kk])[:budget]
+        active[ii[pick], kk[pick]] = True
+    raise SolverError(f"IPM working set did not close within {WS_MAX_ROUNDS} rounds", status="MaxRounds")
+
+
 def _cvxpy_full(X, yi, K, solver="CLARABEL"):
     import cvxpy as cp
 
@@ -241,7 +610,8 @@ def _cvxpy_full(X, yi, K, solver="CLARABEL"):
     con = sel @ cp.vec(margins, order="C") >= 1
     prob = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(W)), [con])
     try:
-        prob.solve(solver=solver)
+        opts = CVXPY_CLARABEL_TOLERANCES if solver == "CLARABEL" else {}
+        prob.solve(solver=solver, **opts)
     except cp.error.SolverError as exc:
         raise SolverError(f"cvxpy/{solver} failed: {exc}", status="SolverError") from None
     if prob.status in ("infeasible", "infeasible_inaccurate"):
@@ -254,7 +624,31 @@ def _cvxpy_full(X, yi, K, solver="CLARABEL"):
     return np.asarray(W.value), dual
 
 
-def hard_margin_svm(X, y, n_classes=None, *, method: str = "working_set",
+@contextmanager
+def _blas_threads(n):
+    """Limit BLAS threads (if threadpoolctl is installed): the matrices here are small,
+    so extra threads gain little and spin badly when the cores are shared."""
+    global _THREADPOOL
+    if n is None:
+        yield
+        return
+    if _THREADPOOL is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _THREADPOOL = ThreadpoolController()  # scanning the loaded libraries is slow: once
+        except ImportError:  # pragma: no cover - optional dependency
+            _THREADPOOL = False
+    if not _THREADPOOL:  # pragma: no cover
+        yield
+        return
+    with _THREADPOOL.limit(limits=n, user_api="blas"):
+        yield
+
+
+_THREADPOOL = None
+
+
+def hard_margin_svm(X, y, n_classes=None, *, method: str = "ipm",
                     kkt_tol: float = 1e-6) -> SVMResult:
     r"""The exact multiclass hard-margin SVM (Crammer–Singer, no bias), problem (3).
 
@@ -271,8 +665,9 @@ def hard_margin_svm(X, y, n_classes=None, *, method: str = "working_set",
     n_classes : int, optional
         ``None``: one row per class present, in sorted label order.  ``K``: K rows
         indexed by label (classes absent from ``y`` still compete).
-    method : {"working_set", "cvxpy"}
-        See the module docstring.  Both are exact.
+    method : {"ipm", "working_set", "cvxpy"}
+        See the module docstring.  All three are exact; ``"ipm"`` is the fastest,
+        the other two are independent cross-checks.
     kkt_tol : float
         The solution is accepted only if its KKT residual over all constraints is below
         this value.
@@ -300,20 +695,26 @@ def hard_margin_svm(X, y, n_classes=None, *, method: str = "working_set",
     """
     X, yi, classes = _prepare(X, y, n_classes)
     K = len(classes)
-    if method == "working_set":
-        W, dual, rounds = _working_set(X, yi, K)
-        solver = "CLARABEL"
-    elif method == "cvxpy":
-        W, dual = _cvxpy_full(X, yi, K)
-        rounds, solver = 1, "CLARABEL (cvxpy)"
-    else:
-        raise InputError(f"method must be 'working_set' or 'cvxpy', got {method!r}")
-    kkt = kkt_certificate(W, X, yi, dual)
+    ws_size, inner = 0, 0
+    if method not in ("ipm", "working_set", "cvxpy"):
+        raise InputError(f"method must be 'ipm', 'working_set' or 'cvxpy', got {method!r}")
+    with _blas_threads(BLAS_THREADS):
+        if method == "ipm":
+            W, dual, rounds, inner = _ipm_working_set(X, yi, K)
+            solver = "dense Mehrotra IPM (numpy/LAPACK)"
+        elif method == "working_set":
+            W, dual, rounds = _working_set(X, yi, K)
+            solver = "CLARABEL"
+        else:
+            W, dual = _cvxpy_full(X, yi, K)
+            rounds, solver = 1, "CLARABEL (cvxpy)"
+        kkt = kkt_certificate(W, X, yi, dual)
+        marg = sample_margins(W, X, yi).min()
     if not kkt["max"] <= kkt_tol:
         raise SolverError(f"KKT certificate failed: residuals {kkt}", status="KKT_FAILED")
-    marg = sample_margins(W, X, yi).min()
     return SVMResult(W=W, classes=classes, margin=float(marg),
                      normalized_margin=float(marg / np.linalg.norm(W)), status="OPTIMAL",
                      kkt_residual=kkt["max"], dual=dual,
                      n_support=int(np.count_nonzero(dual.max(axis=1) > 1e-8 * max(dual.max(), 1e-300))),
-                     method=method, solver=solver, iterations=rounds, kkt=kkt)
+                     method=method, solver=solver, iterations=rounds, kkt=kkt,
+                     solver_iterations=inner)
