@@ -88,7 +88,8 @@ def test_kkt_and_reduced_agree(K, data, n, u):
     y = np.repeat(np.arange(Kb), n)
     kkt = verify_optimality(o.logits(), lam, y=y, n_classes=K)
     assert kkt["max"] < KKT_EXACT_TOL
-    assert kkt["rank"] == o.rank
+    # within ~1e-14 of lam0 the optimum is nonzero but below the certificate's zero tolerance
+    assert kkt["rank"] == (o.rank if o.theta > 1e-7 else 0)
     r = reduced_2d(K, Kb, n, lam)
     if Kb >= 2:
         assert abs(r.p - o.p) < REDUCED_TOL * max(1, o.p)
