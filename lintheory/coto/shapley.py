@@ -356,6 +356,9 @@ def shapley_permutation_mc(value: Callable, n_players: int, n_permutations: int,
     rng = _rng(seed)
     v = _Cached(value, L)
     n_units = int(n_permutations) // 2 if antithetic else int(n_permutations)
+    if n_units < 2:
+        raise InputError(f"need at least 2 independent units for a standard error; got n_permutations="
+                         f"{n_permutations} (antithetic={antithetic})")
     samples = np.zeros((n_units, L))
     empty = v(np.zeros(L, dtype=bool))
     for k in range(n_units):

@@ -35,6 +35,17 @@ def test_chunked_losses_equal_unchunked():
     assert np.max(np.abs(a - b)) < 1e-12
 
 
+def test_chunked_relu_with_head_and_ce():
+    c = random_lora_chain(6, 3, seed=7, activation="relu")
+    head = np.random.default_rng(0).standard_normal((4, 3))
+    y = np.arange(c.X.shape[0]) % 4
+    a = losses_all_masks(c.W, c.dW, c.X, y, loss="ce", activation="relu", head=head)
+    b = losses_all_masks(c.W, c.dW, c.X, y, loss="ce", activation="relu", head=head, max_floats=100)
+    P = forward_all_masks(c.W, c.dW, c.X, activation="relu", head=head)
+    assert np.max(np.abs(a - b)) < 1e-12
+    assert np.max(np.abs(a - loss_values(P, y, "ce"))) < 1e-12
+
+
 def test_binomial_weights_properties():
     for p in (0.0, 0.3, 1.0):
         w = binomial_weights(p, 7)

@@ -82,6 +82,12 @@ def test_monte_carlo_within_standard_errors(estimator):
     assert np.all(z < 4.5) and np.all(est.stderr > 0)
 
 
+def test_antithetic_permutations_unbiased():
+    tab = np.random.default_rng(8).standard_normal(2 ** 5)
+    est = shapley_permutation_mc(lambda m: tab[mask_index(m)], 5, 400, seed=9, antithetic=True)
+    assert np.all(np.abs(est.values - shapley_from_table(tab)) < 4.5 * est.stderr)
+
+
 def test_shares_sign_convention():
     loss_phi = np.array([-1.0, -3.0])
     assert np.allclose(contribution_shares(loss_phi), contribution_shares(-loss_phi))
@@ -101,5 +107,7 @@ def test_bad_input():
         value_table(lambda M: np.where(M[:, 0], np.nan, 0.0), 3, vectorized=True)
     with pytest.raises(AssumptionError):
         shapley_permutations_exact(np.zeros(2 ** 10))
+    with pytest.raises(InputError, match="standard error"):
+        shapley_permutation_mc(lambda m: 0.0, 3, 3, seed=0, antithetic=True)
     with pytest.raises(InputError):
         shapley_from_table(np.zeros(6))
