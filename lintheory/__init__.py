@@ -14,8 +14,26 @@ from .errors import (AssumptionError, InfeasibleError, InputError, LintheoryErro
 from .geometry import simplex_etf  # noqa: E402
 from .svm import hard_margin_svm, multiclass_margin, normalized_margin, orthonormal_svm  # noqa: E402
 
+#: paper packages, imported on first attribute access (``lintheory.s2ft``) so that
+#: ``import lintheory`` stays cheap
+_PAPER_PACKAGES = ("lora_margin", "s2ft", "adadare", "perturb_merge", "coto")
+
+
+def __getattr__(name):
+    if name in _PAPER_PACKAGES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_PAPER_PACKAGES))
+
+
 __all__ = [
     "__version__",
+    *_PAPER_PACKAGES,
     "geometry",
     "svm",
     "simplex_etf",
