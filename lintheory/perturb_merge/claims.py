@@ -12,11 +12,11 @@ import numpy as np
 from ..claims import Evidence, Inconclusive, claim, sweep
 from ..errors import AssumptionError, NotConvergedError
 from . import data
-from .closed_form import (bound_terms, expected_perturbed_loss, fd_quadratic_form, merge_objective, optimal_alpha,
+from .closed_form import (bound_terms, expected_perturbed_loss, fd_quadratic_form, optimal_alpha,
                           perturbation_schedule, perturbation_shrink_factor, pm_linear_regression, pm_sequence,
                           regularised_loss)
 from .printed import FIRST_TERM_DOMINATES_RATIO, alpha_eq8, perturbation_probs_eq15
-from .solvers import (constrained_alpha_cvxpy, line_minimiser, loglog_slope, monte_carlo_perturbed,
+from .solvers import (constrained_alpha_cvxpy, loglog_slope, monte_carlo_perturbed,
                       regularised_minimiser_scipy, surrogate_line_minimiser, surrogate_value)
 
 SEED_001 = "001_9d292d09fb11dca7.txt"
@@ -34,7 +34,7 @@ EXACT_TOL = 1e-9
 #: Monte Carlo: largest admissible |estimate - exact| in standard errors
 MC_Z = 5.0
 #: the fitted log-log slope of the FD error must be 2 within this
-SLOPE_TOL = 0.1
+SLOPE_TOL = 0.05
 
 
 def _tt():
@@ -414,28 +414,40 @@ def _fd_quad(ctx):
        statement=r"for smooth non-quadratic losses $\mathrm{FD}_\epsilon-v^\top Hv=\frac{\epsilon^2}{12}\nabla^4"
                  r"\mathcal L[v,v,v,v]+O(\epsilon^4)$: the error is $O(\epsilon^2)$ (log-log slope 2)",
        form="derived",
-       method="torch float64 logistic loss: FD vs exact vᵀHv (torch.func jvp of grad) over ε ∈ [0.0125, 0.1]; "
+       method="torch float64 logistic loss: FD vs exact vᵀHv (torch.func jvp of grad) over ε ∈ [0.0125, 0.1]/s, "
+              "s = max_n |x_n·v| (the asymptotic range; directions whose 4th derivative nearly cancels are redrawn); "
               "fitted log-log slope vs 2, and the leading coefficient vs the 4th directional derivative / 12 "
               "(nested torch.func.grad); error = max(|slope − 2|, relative coefficient error)",
        expected="holds")
 @_single_threaded
 def _fd_order(ctx):
     import torch
+    import torch.nn.functional as F
     from torch.func import grad, jvp
 
-    eps = np.geomspace(0.0125, 0.1, 6)
+    base = np.geomspace(0.0125, 0.1, 6)
     configs = [{"seed": ctx.seed + i} for i in range(ctx.pick(4, 40))]
     slopes, bias05 = [], []
 
     def ev(cfg):
         rng = np.random.default_rng(cfg["seed"])
-        f, th, v = _logistic_problem(rng)
-        vHv = float(v @ jvp(grad(f), (th,), (v,))[1])
-        g = lambda s: f(th + s * v)  # noqa: E731
-        d4 = float(grad(grad(grad(grad(g))))(torch.tensor(0.0, dtype=torch.float64)))
+        task = data.logistic_tasks(rng, 1, 80, 4)[0]
+        X, y = torch.as_tensor(task.X), torch.as_tensor(task.y)
+        f = lambda w: F.binary_cross_entropy_with_logits(X @ w, y)  # noqa: E731
+        for _ in range(10):
+            # a direction whose 4th derivative does not (nearly) cancel, else the eps^2 term is not the leading one
+            th = torch.as_tensor(rng.standard_normal(4) * 0.5)
+            v = torch.as_tensor(rng.standard_normal(4))
+            scale = float((X @ v).abs().max())  # logit change per unit step: the asymptotic range is eps << 1/scale
+            vHv = float(v @ jvp(grad(f), (th,), (v,))[1])
+            g = lambda s, th=th, v=v: f(th + s * v)  # noqa: E731
+            d4 = float(grad(grad(grad(grad(g))))(torch.tensor(0.0, dtype=torch.float64)))
+            if abs(d4) >= 1e-2 * vHv * scale ** 2:
+                break
+        else:
+            raise Inconclusive("no direction with a non-vanishing 4th derivative in 10 draws")
+        eps = base / scale
         err = np.array([abs(float(fd_quadratic_form(f, th, v, e)) - vHv) for e in eps])
-        if np.any(err <= 0) or abs(d4) < 1e-6:
-            raise Inconclusive("vanishing 4th derivative along v")
         sl = loglog_slope(eps, err)
         coef = err[0] / eps[0] ** 2
         slopes.append(sl)
@@ -533,9 +545,9 @@ def _unbiased(ctx):
         reg = regularised_loss(f, th0, D, sched)
         (g_reg,) = torch.autograd.grad(reg, D)
         enum = float(expected_perturbed_loss(f, th0, v, sched))
-        exact_err.append(abs(enum - float(reg)) / (1 + abs(float(reg))))
+        exact_err.append(abs(enum - float(reg.detach())) / (1 + abs(float(reg.detach()))))
         mc = monte_carlo_perturbed(f, th0, v, sched, n_mc, rng)
-        z_loss = abs(mc["loss"] - float(reg)) / (mc["loss_se"] + 1e-12)
+        z_loss = abs(mc["loss"] - float(reg.detach())) / (mc["loss_se"] + 1e-12)
         z_grad = np.abs(mc["grad"] - g_reg.numpy()) / (mc["grad_se"] + 1e-12 * (1 + np.abs(g_reg.numpy())))
         return max(z_loss, float(z_grad.max()), exact_err[-1] / 1e-12 * MC_Z)
 
