@@ -140,8 +140,13 @@ def kkt_certificate(W, X, y, dual) -> dict:
 
     * stationarity: :math:`\|W - \sum_{ik}\alpha_{ik}(e_{y_i}-e_k)x_i^\top\|_F / \|W\|_F`;
     * primal feasibility: :math:`\max(0, 1 - \min_{ik} m_{ik})`;
-    * dual feasibility: :math:`\max(0, -\min \alpha)`;
-    * complementary slackness: :math:`\max_{ik} \alpha_{ik} |m_{ik} - 1|`.
+    * dual feasibility: :math:`\max(0, -\min \alpha) / \sigma`;
+    * complementary slackness: :math:`\max_{ik} \alpha_{ik} |m_{ik} - 1| / \sigma`,
+
+    with :math:`\sigma = \sum_{ik}|\alpha_{ik}|` (:math:`= \|W\|_F^2` at the optimum).  Every
+    residual is invariant under :math:`X \to cX` (then :math:`W \to W/c`,
+    :math:`\alpha \to \alpha/c^2`), and :math:`2 n (K-1)` times the complementarity bounds
+    the relative duality gap.
 
     Parameters
     ----------
@@ -168,11 +173,13 @@ def kkt_certificate(W, X, y, dual) -> dict:
     S = X @ W.T
     M = S[rows, y][:, None] - S
     M[rows, y] = 1.0  # the true class is no constraint: neutral value
+    sigma = float(np.abs(A).sum())
+    sigma = sigma if sigma > 0.0 else 1.0
     res = {
         "stationarity": float(np.linalg.norm(W - recon) / wn),
         "primal_feasibility": float(max(0.0, 1.0 - M.min())),
-        "dual_feasibility": float(max(0.0, -A.min())),
-        "complementary_slackness": float(np.max(A * np.abs(M - 1.0))),
+        "dual_feasibility": float(max(0.0, -A.min())) / sigma,
+        "complementary_slackness": float(np.max(A * np.abs(M - 1.0))) / sigma,
     }
     res["max"] = max(res.values())
     return res
@@ -450,8 +457,8 @@ def _ipm(rows: _Rows, x_scale: float):
         if farkas <= INFEASIBLE_REL_MARGIN * x_scale:
             raise InfeasibleError(
                 "data are not linearly separable by a multiclass linear classifier without bias: "
-                f"IPM multipliers certify that every W has normalised margin <= {farkas:.2e} "
-                f"(max ||x_i|| = {x_scale:.3g}); hard-margin SVM infeasible", status="PrimalInfeasible")
+                f"IPM multipliers certify that every W has normalised margin <= "
+                f"{farkas / x_scale:.2e} * max_i ||x_i||; hard-margin SVM infeasible", status="PrimalInfeasible")
         if err < best[0]:
             best, stall = (err, (W, z, it)), 0
         else:
@@ -698,16 +705,22 @@ def hard_margin_svm(X, y, n_classes=None, *, method: str = "ipm",
     ws_size, inner = 0, 0
     if method not in ("ipm", "working_set", "cvxpy"):
         raise InputError(f"method must be 'ipm', 'working_set' or 'cvxpy', got {method!r}")
+    # Every route solves the problem for X / c with c = max ||x_i|| (W -> c W, alpha -> c^2
+    # alpha): the solvers' absolute tolerances and infeasibility tests then mean the same at
+    # any scale of X.  The certificate is computed on the caller's X.
+    c = float(np.linalg.norm(X, axis=1).max())
+    Xs = X / c
     with _blas_threads(BLAS_THREADS):
         if method == "ipm":
-            W, dual, rounds, inner = _ipm_working_set(X, yi, K)
+            W, dual, rounds, inner = _ipm_working_set(Xs, yi, K)
             solver = "dense Mehrotra IPM (numpy/LAPACK)"
         elif method == "working_set":
-            W, dual, rounds = _working_set(X, yi, K)
+            W, dual, rounds = _working_set(Xs, yi, K)
             solver = "CLARABEL"
         else:
-            W, dual = _cvxpy_full(X, yi, K)
+            W, dual = _cvxpy_full(Xs, yi, K)
             rounds, solver = 1, "CLARABEL (cvxpy)"
+        W, dual = W / c, dual / c**2
         kkt = kkt_certificate(W, X, yi, dual)
         marg = sample_margins(W, X, yi).min()
     if not kkt["max"] <= kkt_tol:

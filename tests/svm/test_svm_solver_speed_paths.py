@@ -177,3 +177,15 @@ def test_impossible_kkt_tolerance_is_refused():
 def test_unknown_method_is_an_input_error():
     with pytest.raises(InputError, match="method must be"):
         hard_margin_svm(np.eye(2), [0, 1], method="smo")
+
+
+@pytest.mark.parametrize("scale", [1e-5, 1e5])
+def test_routes_are_scale_invariant(scale):
+    # W(cX) = W(X)/c; before the routes solved for X / max||x_i||, Clarabel called tiny
+    # data infeasible and the certificate's complementarity grew like 1/c^2
+    X, y = separable_gaussian(60, 5, 3, seed=2)
+    base = hard_margin_svm(X, y, method="ipm")
+    for method in ("ipm", "working_set", "cvxpy"):
+        res = hard_margin_svm(scale * X, y, method=method)
+        assert res.kkt_residual <= KKT_TOL
+        assert _rel(scale * res.W, base.W) <= AGREE_TOL
