@@ -21,7 +21,6 @@ from .data import random_lora_chain
 from .masks import (all_masks, binomial_weights, forward, forward_all_masks, jensen_chain,
                     loss_values, losses_all_masks, mask_probabilities, size_averages)
 from .merging import ensemble_lora, fuse_lora, fusion_minus_ensemble, mask_index
-from .printed import theorem31_rhs_printed
 from .shapley import (shapley_from_table, shapley_multilinear, shapley_owen_mc,
                       shapley_permutation_mc, shapley_permutations_exact)
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import functools
 
-import numpy as np
-
 from .data import teacher_student_chain
 from .train import chain_metrics, fusion_path, train_lora_chains
 

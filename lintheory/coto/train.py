@@ -33,7 +33,7 @@ from ..errors import InputError
 from .closed_form import quadratic_game_shapley
 from .masks import losses_all_masks, size_averages
 from .merging import ensemble_lora, fuse_lora, keep_mask, loss_barrier, mask_index, pruning_patterns
-from .schedules import SCHEDULES, activation_probability, sample_masks
+from .schedules import SCHEDULES, activation_probability
 from .shapley import contribution_shares, shapley_from_table
 
 import contextlib

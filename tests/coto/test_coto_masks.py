@@ -1,7 +1,5 @@
 """Exact expectations over masks: tree vs per-mask forward, DP, mean network, Jensen chain."""
 
-import math
-
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -138,3 +136,27 @@ def test_bad_network_inputs():
         binomial_weights(1.2, 3)
     with pytest.raises(InputError):
         size_averages(np.zeros(3))
+
+
+def test_official_variant_conditional_identity():
+    # E[ℓ | δ ≠ 0] = Σ_{j≥1} w̄_j ℓ̄_j with w̄_j = w_j / (1 - (1-p)^L): the code's redraw rule
+    from lintheory.coto import conditional_weights_require_active
+
+    c = random_lora_chain(5, 3, seed=11)
+    tab = losses_all_masks(c.W, c.dW, c.X, c.Y)
+    pr = mask_probabilities(0.3, 5)
+    pr[0] = 0.0
+    direct = pr @ tab / pr.sum()
+    assert direct == pytest.approx(conditional_weights_require_active(0.3, 5) @ size_averages(tab), rel=1e-12)
+    with pytest.raises(InputError):
+        conditional_weights_require_active(0.0, 5)
+
+
+def test_printed_rhs_and_analytic_counterexample():
+    from lintheory.coto import theorem31_printed_counterexample, theorem31_rhs_printed
+
+    c = random_lora_chain(4, 3, seed=12)
+    P = forward_all_masks(c.W, c.dW, c.X)
+    assert theorem31_rhs_printed(P, c.Y, 0.4) == pytest.approx(jensen_chain(P, c.Y, 0.4)["rhs_printed"])
+    ce = theorem31_printed_counterexample(0.5, 1.0)
+    assert ce["min_lhs"] < ce["min_rhs_printed"]
