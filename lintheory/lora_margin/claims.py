@@ -44,6 +44,8 @@ KKT_TOL = 1e-9
 CVXPY_KKT_TOL = 1e-4
 #: torch L-BFGS (float64) product vs closed form, relative to max(1, max|Z|)
 TRAIN_TOL = 1e-6
+#: gradient max-norm that the trained-route claims accept at lam >= lam0/10 (scaled down with lam below)
+TRAIN_GRAD_TOL = 1e-8
 #: balancedness |BᵀB - AAᵀ| of trained factors (it converges like the square root of the gradient)
 BALANCE_TOL = 1e-5
 #: margins / norms derived from solver output
@@ -207,10 +209,13 @@ def _trained(ctx):
     def ev(cfg):
         P = lora_problem(cfg["K"], cfg["Kb"], cfg["n"], cfg["d"], seed=cfg["seed"])
         lam = _lam(cfg)
+        # small lam is flat (the product error is about gradient / lam): ask for a gradient that shrinks
+        # with lam; L-BFGS itself stalls near 1e-9 in float64, so aim 10x below what is needed
+        need = TRAIN_GRAD_TOL * min(1.0, 10.0 * cfg["frac"])
         res = train_lora(P.X_ft, P.y_ft, cfg["K"], lam, W_pre=P.W_pre, r=cfg["Kb"], seed=cfg["seed"],
-                         raise_on_fail=False)
-        if not res.converged and res.grad_norm > 1e-6:
-            raise Inconclusive(f"L-BFGS not converged: gradient {res.grad_norm:.1e}")
+                         grad_tol=need / 10, raise_on_fail=False)
+        if res.grad_norm > need:
+            raise Inconclusive(f"L-BFGS not converged: gradient {res.grad_norm:.1e} > {need:.1e}")
         Z = adapter(P.X_ft, P.y_ft, cfg["K"], lam, W_pre=P.W_pre, X_pre=P.X_pre)
         bal = float(np.abs(res.B.T @ res.B - res.A @ res.A.T).max())
         return max(float(np.abs(res.Z - Z).max()) / max(1.0, float(np.abs(Z).max())), bal * TRAIN_TOL / BALANCE_TOL)
