@@ -14,13 +14,16 @@ over the workers of an existing Dask cluster.  Only the ``seconds`` field of a r
 Three back ends, one function (:func:`map_unordered`):
 
 ``jobs=1``
-    in this process, in order (BLAS keeps its own thread count);
+    in this process, in order;
 ``jobs=N``
-    ``N`` loky worker processes (:mod:`joblib`), each with one BLAS/OpenMP thread and
-    one torch thread so that ``N`` workers do not oversubscribe the cores;
+    ``N`` loky worker processes (:mod:`joblib`), so that ``N`` workers use ``N`` cores;
 ``client=``
     a :class:`distributed.Client` connected to an existing scheduler
     (:func:`connect_dask`); no scheduler is started here.
+
+Every claim runs with one BLAS/OpenMP thread and one torch thread on every back end
+(:func:`single_threaded`): thread counts change the order of floating-point sums, and
+the records must be identical bit for bit.
 
 :class:`RecordStore` writes each finished record to ``DIR/records/<claim id>.json``
 atomically, tagged with the profile, seed, device, lintheory version and a digest of
@@ -30,6 +33,7 @@ only the rest.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import json
@@ -49,6 +53,7 @@ __all__ = [
     "map_unordered",
     "run_many",
     "connect_dask",
+    "single_threaded",
     "RecordStore",
 ]
 
@@ -155,6 +160,53 @@ def _cap_worker_threads() -> None:
         return
     if torch.get_num_threads() != 1:
         torch.set_num_threads(1)
+
+
+@contextlib.contextmanager
+def single_threaded():
+    """Run the block with one BLAS/OpenMP thread and one torch thread, then restore.
+
+    Every claim runs this way whatever the back end (serial, ``--jobs``, Dask): the
+    number of threads changes the order of floating-point reductions, so without it a
+    serial record could differ from a worker's in the last bits (measured:
+    ``svm.prop2_1.direction``, full profile, max error 5.24469e-13 with two threads
+    against 5.24691e-13 with one).
+
+    Examples
+    --------
+    >>> import torch
+    >>> with single_threaded():
+    ...     torch.get_num_threads()
+    1
+    """
+    saved_env = {k: os.environ.get(k) for k in _THREAD_VARS}
+    os.environ.update({k: "1" for k in _THREAD_VARS})  # libraries loaded inside the block
+    limiter = None
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - installed with scikit-learn
+        pass
+    else:
+        limiter = threadpool_limits(limits=1)
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - core dependency
+        torch = None
+    torch_threads = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if torch is not None:
+            torch.set_num_threads(torch_threads)
+        if limiter is not None:
+            limiter.restore_original_limits()
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _worker_run(config: dict) -> dict:
@@ -365,12 +417,21 @@ def run_many(claims: Sequence[Claim], *, profile: str = "quick", seed: int = 0,
     configs = [WorkConfig(c.id, profile, int(seed), device,
                           getattr(c.check, "__module__", None)).as_dict() for c in claims]
     local_serial = client is None and (jobs <= 1 or len(configs) <= 1)
-    fn = run_config if local_serial else _worker_run
     records = []
-    for rec in map_unordered(fn, configs, jobs=jobs, client=client):
-        records.append(rec)
-        if on_record:
-            on_record(rec)
+    if local_serial:
+        # The same one-thread numerics as the workers: thread counts change the order of
+        # floating-point sums, hence the last bits of the records.
+        with single_threaded():
+            for cfg in configs:
+                rec = run_config(cfg)
+                records.append(rec)
+                if on_record:
+                    on_record(rec)
+    else:
+        for rec in map_unordered(_worker_run, configs, jobs=jobs, client=client):
+            records.append(rec)
+            if on_record:
+                on_record(rec)
     return sorted(records, key=lambda r: r["id"])
 
 

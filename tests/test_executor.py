@@ -30,6 +30,16 @@ def _report(path) -> dict:
     return json.loads((path / "report.json").read_text())
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _stop_local_workers():
+    """Shut joblib's reusable worker pool down after this module (it would idle for minutes)."""
+    yield
+    from joblib.externals.loky import reusable_executor
+
+    if reusable_executor._executor is not None:
+        reusable_executor._executor.shutdown(wait=True)
+
+
 @pytest.fixture(scope="module")
 def serial_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("serial")
@@ -184,3 +194,24 @@ def test_work_config_round_trip():
     assert a == b
     with pytest.raises(E.InputError, match="unknown claim id"):
         E.run_config(E.WorkConfig("svm.nosuch.claim"))
+
+
+def test_serial_run_is_single_threaded_and_restores(monkeypatch):
+    """The serial path uses the workers' one-thread numerics, then gives the threads back."""
+    import torch
+    from threadpoolctl import threadpool_info
+
+    from lintheory import claims as C
+
+    def check(ctx):
+        blas = [i["num_threads"] for i in threadpool_info()]
+        return C.Evidence(instances=1, max_error=0.0, tolerance=0.0,
+                          details={"torch": torch.get_num_threads(), "blas": blas})
+
+    fake = C.Claim(id="svm.executor_probe.threads", paper="-", source="-", statement="-",
+                   form="derived", method="-", expected="holds", check=check)
+    monkeypatch.setitem(C._REGISTRY, fake.id, fake)
+    before = torch.get_num_threads()
+    (rec,) = E.run_many([fake])
+    assert rec["details"]["torch"] == 1 and set(rec["details"]["blas"]) == {1}
+    assert torch.get_num_threads() == before
