@@ -517,6 +517,13 @@ def check_problem(X_ft, y_ft, n_classes: int, *, W_pre=None, X_pre=None,
         Unequal class sizes, ``d`` too small, non-orthonormal ``X_ft``, ``X_pre`` or
         ``W_pre`` not orthogonal to ``X_ft`` (the message gives the deviation and points
         to :func:`lintheory.lora_margin.solvers.solve_full_space`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, y, seen, n = check_problem(np.eye(5)[:4], [1, 1, 3, 3], 4)
+    >>> seen.tolist(), n
+    ([1, 3], 2)
     """
     hint = ("The closed form does not apply; lintheory.lora_margin.solvers.solve_full_space "
             "solves the nuclear-norm problem for general data")

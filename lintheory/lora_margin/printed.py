@@ -44,17 +44,36 @@ def zero_threshold(K: int, Kb: int, n: int) -> float:
 
 
 def lambda_crit_upper_bound(K: int, Kb: int, n: int) -> float:
-    r"""Theorem 3.1 (L237): :math:`\lambda_{crit} \in (0, 1/(K\sqrt n))`."""
+    r"""Theorem 3.1 (L237): :math:`\lambda_{crit} \in (0, 1/(K\sqrt n))`.
+
+    Examples
+    --------
+    >>> lambda_crit_upper_bound(100, 2, 1)    # the true lambda_crit is 0.4925 here
+    0.01
+    """
     return 1.0 / (K * math.sqrt(n))
 
 
 def intermediate_ab(K: int, Kb: int, n: int, theta: float) -> tuple[float, float]:
-    r"""Theorem E.1(ii) (L1031): :math:`a_\lambda = \Theta_\lambda/\sqrt{\bar Kn}`, :math:`b_\lambda = \Theta_\lambda/(\bar K\sqrt{\bar Kn})`, c = 0."""
+    r"""Theorem E.1(ii) (L1031): :math:`a_\lambda = \Theta_\lambda/\sqrt{\bar Kn}`, :math:`b_\lambda = \Theta_\lambda/(\bar K\sqrt{\bar Kn})`, c = 0.
+
+    Examples
+    --------
+    >>> a, b = intermediate_ab(6, 3, 2, 1.0)
+    >>> round(b / a, 6)       # the ETF of (8) needs b/a = 1/(Kb-1) = 0.5
+    0.333333
+    """
     return theta / math.sqrt(Kb * n), theta / (Kb * math.sqrt(Kb * n))
 
 
 def intermediate_template(K: int, Kb: int, n: int, theta: float) -> np.ndarray:
-    r"""Equation (7) filled with the printed :math:`a_\lambda, b_\lambda` of regime (ii): the logit template (K × K̄)."""
+    r"""Equation (7) filled with the printed :math:`a_\lambda, b_\lambda` of regime (ii): the logit template (K × K̄).
+
+    Examples
+    --------
+    >>> float(intermediate_template(4, 2, 1, 1.0).sum(axis=0)[0]) > 0    # columns do not sum to 0
+    True
+    """
     a, b = intermediate_ab(K, Kb, n, theta)
     V = np.zeros((K, Kb))
     V[:Kb] = (a + b) * np.eye(Kb) - b
@@ -62,7 +81,15 @@ def intermediate_template(K: int, Kb: int, n: int, theta: float) -> np.ndarray:
 
 
 def eq8_template(K: int, Kb: int, n: int, theta: float) -> np.ndarray:
-    r"""Equation (8): :math:`\frac{\Theta_\lambda}{\sqrt{\bar Kn}}\begin{pmatrix}M_{\bar K}\\0\end{pmatrix}` (K × K̄ logit template)."""
+    r"""Equation (8): :math:`\frac{\Theta_\lambda}{\sqrt{\bar Kn}}\begin{pmatrix}M_{\bar K}\\0\end{pmatrix}` (K × K̄ logit template).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> V = eq8_template(5, 3, 2, 2.0)
+    >>> round(float(np.linalg.norm(np.repeat(V, 2, axis=1))), 12)
+    2.0
+    """
     V = np.zeros((K, Kb))
     V[:Kb] = theta / math.sqrt(Kb * n) * simplex_etf(Kb)
     return V
@@ -73,6 +100,12 @@ def limit_direction(K: int, Kb: int, n: int) -> np.ndarray:
 
     Returned as the logit template (K × K̄); its Frobenius norm over the K̄n samples is
     :math:`\sqrt{\bar K/K}`, not 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(float(np.linalg.norm(np.repeat(limit_direction(6, 3, 2), 2, axis=1)) ** 2), 12)
+    0.5
     """
     return math.sqrt(1.0 / (n * K)) * simplex_etf(K)[:, :Kb]
 
@@ -112,6 +145,11 @@ def eq28_root(K: int, Kb: int, n: int, lam: float, rho_max: float = 1e3) -> floa
     ------
     SolverError
         No sign change on ``(0, rho_max]`` (the printed equation then has no root).
+
+    Examples
+    --------
+    >>> round(eq28_root(6, 3, 2, 0.15), 3)     # the true rho_lambda is 4.968
+    5.746
     """
     f0, f1 = float(eq28(1e-12, K, Kb, n, lam)), float(eq28(rho_max, K, Kb, n, lam))
     if f0 * f1 > 0:
@@ -120,7 +158,13 @@ def eq28_root(K: int, Kb: int, n: int, lam: float, rho_max: float = 1e3) -> floa
 
 
 def eq13_optimal_union_margin(gamma_pre: float, gamma_ft_star: float) -> float:
-    r"""Equation (13) (L330): :math:`\max_\lambda\gamma_\cup = \big(1/\gamma^{*2}_{ft} + 1/\gamma^2_{pre}\big)^{-1/2}`."""
+    r"""Equation (13) (L330): :math:`\max_\lambda\gamma_\cup = \big(1/\gamma^{*2}_{ft} + 1/\gamma^2_{pre}\big)^{-1/2}`.
+
+    Examples
+    --------
+    >>> round(eq13_optimal_union_margin(2.0, 0.2), 6)
+    0.199007
+    """
     return (gamma_ft_star ** -2 + gamma_pre ** -2) ** -0.5
 
 
@@ -132,6 +176,11 @@ def thm3_2_ft_margin(K: int, Kb: int, n: int, kind: str = "Kbar") -> float:
     :math:`\sqrt{\bar K-1}/(\bar K\sqrt n)` for K̄ < K; for K̄ = K nothing is padded and it is
     :math:`1/\sqrt{n(K-1)}`), ``"K"`` (all K classes compete,
     :math:`\sqrt{K/(n\bar K(K-1))}`).
+
+    Examples
+    --------
+    >>> [round(thm3_2_ft_margin(10, 5, 4, k), 4) for k in ("Kbar", "padded", "K")]
+    [0.25, 0.2, 0.2357]
     """
     if kind == "Kbar":
         return 1.0 / math.sqrt(n * (Kb - 1))
@@ -145,10 +194,22 @@ def thm3_2_ft_margin(K: int, Kb: int, n: int, kind: str = "Kbar") -> float:
 
 
 def nuclear_coefficient(lam: float) -> float:
-    r"""Equation (16) (L363): LoRA is equivalent to :math:`\min\ \mathrm{CE} + \frac\lambda2\|W-W_{pre}\|_*`; returns λ/2."""
+    r"""Equation (16) (L363): LoRA is equivalent to :math:`\min\ \mathrm{CE} + \frac\lambda2\|W-W_{pre}\|_*`; returns λ/2.
+
+    Examples
+    --------
+    >>> nuclear_coefficient(0.2)      # Lemma C.2 gives lam, i.e. 0.2
+    0.1
+    """
     return lam / 2.0
 
 
 def merge_alpha(rho_pre: float, gamma_pre: float, gammas, thetas) -> np.ndarray:
-    r"""Theorem 3.3 (L409): :math:`\alpha_i = \rho_{pre}\gamma_{pre}/(\gamma_i\Theta_{\lambda,i})`."""
+    r"""Theorem 3.3 (L409): :math:`\alpha_i = \rho_{pre}\gamma_{pre}/(\gamma_i\Theta_{\lambda,i})`.
+
+    Examples
+    --------
+    >>> merge_alpha(2.0, 0.5, [0.25], [2.0]).tolist()     # = C_pre / C_i = 1 / 0.5
+    [2.0]
+    """
     return rho_pre * gamma_pre / (np.asarray(gammas, float) * np.asarray(thetas, float))

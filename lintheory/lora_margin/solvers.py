@@ -201,7 +201,14 @@ def solve_full_space(X, y, n_classes: int, lam: float, *, W_pre=None, reduction:
 
 
 def solve_problem(X_ft, y_ft, n_classes: int, lam: float, **kw) -> np.ndarray:
-    """``B*A*`` (K × d) for orthonormal data via :func:`solve_logit_space`: :math:`Z^* = \\hat Z^* X_{ft}`."""
+    """``B*A*`` (K × d) for orthonormal data via :func:`solve_logit_space`: :math:`Z^* = \\hat Z^* X_{ft}`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> solve_problem(np.eye(5)[:2], [0, 1], 3, 0.2).shape
+    (3, 5)
+    """
     X = as_float_array(X_ft, "X_ft", ndim=2)
     res = solve_logit_space(y_ft, n_classes, lam, **kw)
     return res.Z @ X
@@ -211,6 +218,12 @@ def mean_ce_grad(Z, *, y, n_classes: int, X=None, W_pre=None) -> np.ndarray:
     r"""Gradient of the mean CE with respect to ``Z``: :math:`\frac1N(\mathrm{softmax}(L)-Y)^\top X` (shape of ``Z``).
 
     ``X=None``: ``Z`` is the (K, N) logit matrix (logits :math:`L = \hat Z^\top`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mean_ce_grad(np.zeros((2, 2)), y=[0, 1], n_classes=2).tolist()
+    [[-0.25, 0.25], [0.25, -0.25]]
     """
     K = int(n_classes)
     Z = as_float_array(Z, "Z", ndim=2)
@@ -227,7 +240,14 @@ def mean_ce_grad(Z, *, y, n_classes: int, X=None, W_pre=None) -> np.ndarray:
 
 
 def objective(Z, lam: float, *, y, n_classes: int, X=None, W_pre=None) -> float:
-    r"""Mean CE + :math:`\lambda\|Z\|_*` (logit space when ``X`` is ``None``)."""
+    r"""Mean CE + :math:`\lambda\|Z\|_*` (logit space when ``X`` is ``None``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(objective(np.zeros((2, 2)), 0.1, y=[0, 1], n_classes=2), 6)    # log 2
+    0.693147
+    """
     Z = as_float_array(Z, "Z", ndim=2)
     y = np.asarray(y)
     L = Z.T if X is None else X @ (Z if W_pre is None else (W_pre + Z)).T
