@@ -29,7 +29,7 @@ def make(ctx):
         ("linear regression (quadratic)", "mse", "linear", data.linear_regression_tasks(rng, 4, 60, 5), {}),
         ("logistic regression", "logistic", "linear", data.logistic_tasks(rng, 4, 200, 5, scale=1.5), {}),
         ("tanh MLP, 3 classes", "ce", "mlp", data.rotated_classification_tasks(rng, 3, 150, 4, 3, angle=1.0),
-         {"optimizer": "adam", "steps": ctx.pick(300, 1000), "lr": 0.02}),
+         {"optimizer": "adam", "steps": ctx.pick(200, 1000), "lr": 0.03}),
     ]
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), layout="constrained")
     with torch_threads(1):

@@ -79,7 +79,7 @@ def make(ctx):
     # (c) tanh MLP, 3 domain-incremental tasks, Adam with one sampled ε̃ per step (Eq. 15, as in the paper)
     ax = axes[2]
     n_seeds = ctx.pick(2, 8)
-    steps = ctx.pick(250, 1000)
+    steps = ctx.pick(200, 1000)
     with torch_threads(1):
         rows = {"plain": [], "perturbed": []}
         for k in range(n_seeds):
