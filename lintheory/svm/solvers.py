@@ -58,6 +58,8 @@ _WS_FEAS_TOL = 1e-9
 #: relative primal/dual/gap residual at which the dense IPM stops (tight: the distance
 #: to the optimum scales like its square root, and degenerate constraints need it)
 IPM_TOL = 1e-12
+#: residual of the intermediate working-set rounds (only the last one needs IPM_TOL)
+IPM_ROUND_TOL = 1e-8
 #: a stalled IPM is passed on (to the KKT certificate) only below this residual
 IPM_ACCEPT_TOL = 1e-7
 #: most IPM iterations per working-set round
@@ -427,22 +429,25 @@ def _regularised_cholesky(M):
     return None
 
 
-def _ipm(rows: _Rows, x_scale: float):
+def _ipm(rows: _Rows, x_scale: float, tol: float, start=None):
     r"""Mehrotra predictor–corrector IPM for :math:`\min \tfrac12\|w\|^2` s.t. :math:`A w \ge 1`.
 
     Newton systems are solved with a dense Cholesky factorisation, in whichever space is
     smaller: the primal normal matrix :math:`I + A^\top D A` (``Kd × Kd``) or the dual one
     :math:`A A^\top + D^{-1}` (``m × m``, with :math:`w = A^\top z` kept exactly).
-    Returns ``(W, z, iterations)`` once the relative primal, dual and gap residuals are
-    below :data:`IPM_TOL`; raises :class:`InfeasibleError` on a Farkas certificate and
-    :class:`SolverError` when it stalls or hits :data:`IPM_MAX_ITER`.
+    Returns ``(W, s, z, iterations)`` once the relative primal, dual and gap residuals are
+    below ``tol`` (``start``: resume from such a triple); raises :class:`InfeasibleError` on
+    a Farkas certificate and :class:`SolverError` when it stalls or hits :data:`IPM_MAX_ITER`.
     """
     K, d, m = rows.K, rows.d, rows.m
     dual_mode = m < K * d
     Q = rows.gram() if dual_mode else None
-    s = np.ones(m)
-    z = np.ones(m)
-    W = rows.apply_t(z) if dual_mode else np.zeros((K, d))
+    if start is None:
+        s = np.ones(m)
+        z = np.ones(m)
+        W = rows.apply_t(z) if dual_mode else np.zeros((K, d))
+    else:
+        W, s, z = start
     best, stall = (np.inf, None), 0
     for it in range(IPM_MAX_ITER + 1):
         rp = rows.apply(W) - s - 1.0
@@ -460,10 +465,10 @@ def _ipm(rows: _Rows, x_scale: float):
                 f"IPM multipliers certify that every W has normalised margin <= "
                 f"{farkas / x_scale:.2e} * max_i ||x_i||; hard-margin SVM infeasible", status="PrimalInfeasible")
         if err < best[0]:
-            best, stall = (err, (W, z, it)), 0
+            best, stall = (err, (W, s, z, it)), 0
         else:
             stall += 1
-        if err <= IPM_TOL:
+        if err <= tol:
             return best[1]
         # Stalling near rounding level ends the solve; far from it (an infeasible problem
         # diverging towards its Farkas ray) the iterations go on until the Farkas test fires.
@@ -572,12 +577,19 @@ def _ipm_working_set(X, yi, K):
     for rnd in range(1, WS_MAX_ROUNDS + 1):
         pairs = np.argwhere(active)
         rows = _Rows(X, yi, pairs, K)
-        W, z, it = _ipm(rows, x_scale)
+        # Rounds are solved to IPM_ROUND_TOL; the one that closes the set is resumed to
+        # IPM_TOL, polished, and checked again on every constraint.
+        W, s, z, it = _ipm(rows, x_scale, IPM_ROUND_TOL)
         total_it += it
         M = _all_margins(W, X, yi)
         viol = (M < 1.0 - _WS_FEAS_TOL) & ~active
         if not viol.any():
+            W, s, z, it = _ipm(rows, x_scale, IPM_TOL, start=(W, s, z))
+            total_it += it
             W, z = _polish(X, yi, pairs, K, W, z)
+            M = _all_margins(W, X, yi)
+            viol = (M < 1.0 - _WS_FEAS_TOL) & ~active
+        if not viol.any():
             dual = np.zeros((n, K))
             dual[pairs[:, 0], pairs[:, 1]] = z
             return W, dual, rnd, total_it
