@@ -156,32 +156,37 @@ def lora_problem(K: int, Kb: int, n: int, d: int | None = None, *, labels=None, 
 
 def near_orthogonal_features(Kb: int, n: int, d: int, *, intra_corr: float = 0.25, seed=None,
                              labels=None):
-    r"""Unit-norm features with intra-class correlation ≈ ``intra_corr`` (a near-miss of Assumption 2.3a).
+    r"""Unit-norm features with intra-class inner product exactly ``intra_corr`` (a near-miss of Assumption 2.3a).
 
-    :math:`x_{c,j} \propto \sqrt{\tau}\,\mu_c + \sqrt{1-\tau}\,\xi_{c,j}` with :math:`\mu_c` orthonormal
-    and :math:`\xi` Gaussian, then normalised: same-class inner products ≈ τ, different
-    classes ≈ 0 (the paper's CIFAR features have Pearson ≈ 0.25 within a class, App. I).
+    :math:`x_{c,j} = \sqrt{\tau}\,\mu_c + \sqrt{1-\tau}\,\xi_{c,j}` with :math:`\mu_1..\mu_{\bar K},\xi_{1,1}..\xi_{\bar K,n}`
+    orthonormal (a random basis): :math:`\|x\|=1`, same-class inner products τ, different classes 0.
+    ``intra_corr = 0`` meets Assumption 2.3(a) exactly; the paper's CIFAR features have
+    intra-class Pearson correlation ≈ 0.25 (App. I, Table 2).
 
     Returns
     -------
     X : ndarray of shape (Kb n, d)
     y : ndarray of shape (Kb n,)
 
+    Raises
+    ------
+    InputError
+        ``intra_corr`` outside [0, 1) or ``d < Kb (n + 1)``.
+
     Examples
     --------
-    >>> X, y = near_orthogonal_features(3, 4, 200, intra_corr=0.25, seed=0)
-    >>> X.shape
-    (12, 200)
+    >>> X, y = near_orthogonal_features(3, 4, 20, intra_corr=0.25, seed=0)
+    >>> X.shape, round(float(X[0] @ X[1]), 12), round(float(X[0] @ X[4]), 12)
+    ((12, 20), 0.25, 0.0)
     """
     if not 0 <= intra_corr < 1:
         raise InputError(f"intra_corr must be in [0, 1), got {intra_corr}")
-    if d < Kb:
-        raise InputError(f"need d >= Kb, got d={d}, Kb={Kb}")
+    if d < Kb * (n + 1):
+        raise InputError(f"need d >= Kb (n + 1) = {Kb * (n + 1)}, got d = {d}")
     rng = np.random.default_rng(seed)
-    mu = np.linalg.qr(rng.standard_normal((d, Kb)))[0].T
-    xi = rng.standard_normal((Kb * n, d)) / np.sqrt(d)
+    Q = np.linalg.qr(rng.standard_normal((d, Kb * (n + 1))))[0].T
+    mu, xi = Q[:Kb], Q[Kb:]
     X = np.sqrt(intra_corr) * np.repeat(mu, n, axis=0) + np.sqrt(1 - intra_corr) * xi
-    X /= np.linalg.norm(X, axis=1, keepdims=True)
     lab = np.arange(Kb) if labels is None else np.asarray(labels)
     return X, np.repeat(lab, n)
 

@@ -181,7 +181,9 @@ def test_data_generators():
     assert P.C_pre > 0
     Xn, y = near_orthogonal_features(4, 30, 400, intra_corr=0.25, seed=1)
     st_ = pearson_stats(Xn, y)
-    assert 0.18 < st_["intra_cosine"] < 0.32 and abs(st_["inter_cosine"]) < 0.05
+    assert abs(st_["intra_cosine"] - 0.25) < 1e-12 and abs(st_["inter_cosine"]) < 1e-12
+    X0, _ = near_orthogonal_features(3, 2, 10, intra_corr=0.0, seed=2)
+    assert np.abs(X0 @ X0.T - np.eye(6)).max() < 1e-12
 
 
 # ---------------------------------------------------------------- bad input
