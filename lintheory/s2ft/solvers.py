@@ -272,22 +272,48 @@ def monte_carlo_risks(inst, n: int, reps: int, seed, *, methods=("full", "s2ft",
     ``backend="torch"`` runs the same computation in float64 torch on ``device`` (``"cuda"`` when present).
     """
     if backend == "torch":
-        return _mc_torch(inst, n, reps, seed, methods, chunk, device)
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)        # small Gram matrices: threads only add contention
+        try:
+            return _mc_torch(inst, n, reps, seed, methods, chunk, device)
+        finally:
+            torch.set_num_threads(threads)
+    with _single_thread_blas():
+        return _mc_numpy(inst, n, reps, seed, methods, chunk)
+
+
+def _single_thread_blas():
+    """Limit BLAS to one thread (the per-repetition Gram matrices are small; threads only contend)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
+
+
+def _mc_numpy(inst, n, reps, seed, methods, chunk):
     parts = inst.parts
     rng = np.random.default_rng(seed)
     hx, he = cf.psd_sqrt(inst.sigma_in), cf.psd_sqrt(inst.sigma_eps)
     P1 = cf.projector(parts.K, "K")
     P2 = cf.projector(parts.K[:, inst.channels], "K U_S")
+    proj = np.hstack([parts.W_low.T, (inst.B_in - parts.W_pre).T])      # (p, d_in + q)
     out = {f"E_{d}_{m}": [] for m in methods for d in ("in", "out")}
     done = 0
     while done < reps:
         b = min(chunk, reps - done)
-        X = rng.normal(size=(b, n, parts.p)) @ hx
-        Y = X @ inst.B_in.T + rng.normal(size=(b, n, parts.q)) @ he
-        Z = X @ parts.W_low.T
-        R = Y - X @ parts.W_pre.T
-        C = np.swapaxes(R, 1, 2) @ Z / n
-        Sz = np.swapaxes(Z, 1, 2) @ Z / n
+        # one 2-D gemm for [Z | R]: Z = X W_low^T, R = Y - X W_pre^T = X D^T + noise
+        X = _maybe_mul(rng.standard_normal((b * n, parts.p)), hx)
+        ZR = X @ proj
+        ZR[:, parts.d_in:] += _maybe_mul(rng.standard_normal((b * n, parts.q)), he)
+        ZR = ZR.reshape(b, n, -1)
+        G = np.stack([ZR[i].T @ ZR[i] for i in range(b)]) / n     # one BLAS Gram per repetition
+        Sz = G[:, :parts.d_in, :parts.d_in]
+        C = G[:, parts.d_in:, :parts.d_in]
         w, Q = np.linalg.eigh(Sz)
         keep = w > cf.RANK_RTOL * w[:, -1:]
         wi = np.zeros_like(w)
@@ -324,16 +350,18 @@ def _mc_torch(inst, n, reps, seed, methods, chunk, device):
     P2 = T(cf.projector(parts.K[:, inst.channels], "K U_S"))
     Wl, Wp = T(parts.W_low), T(parts.W_pre)
     Bi, Bo, Si, So = T(inst.B_in), T(inst.B_out), T(inst.sigma_in), T(inst.sigma_out)
+    proj = T(np.hstack([parts.W_low.T, (inst.B_in - parts.W_pre).T]))
     out = {f"E_{d}_{m}": [] for m in methods for d in ("in", "out")}
     done = 0
     while done < reps:
         b = min(chunk, reps - done)
-        X = torch.randn(b, n, parts.p, generator=gen, dtype=dt, device=device) @ hx
-        Y = X @ Bi.T + torch.randn(b, n, parts.q, generator=gen, dtype=dt, device=device) @ he
-        Z = X @ Wl.T
-        R = Y - X @ Wp.T
-        C = R.transpose(1, 2) @ Z / n
-        Sz = Z.transpose(1, 2) @ Z / n
+        X = torch.randn(b * n, parts.p, generator=gen, dtype=dt, device=device) @ hx
+        ZR = X @ proj
+        ZR[:, parts.d_in:] += torch.randn(b * n, parts.q, generator=gen, dtype=dt, device=device) @ he
+        ZR = ZR.reshape(b, n, -1)
+        G = ZR.transpose(1, 2) @ ZR / n
+        Sz = G[:, :parts.d_in, :parts.d_in]
+        C = G[:, parts.d_in:, :parts.d_in]
         w, Q = torch.linalg.eigh(Sz)
         keep = w > cf.RANK_RTOL * w[:, -1:]
         wi = torch.where(keep, 1.0 / torch.where(keep, w, torch.ones_like(w)), torch.zeros_like(w))
@@ -354,3 +382,10 @@ def _mc_torch(inst, n, reps, seed, methods, chunk, device):
                 out[f"E_{d}_{m}"].append(torch.einsum("nij,jk,nik->n", E, S, E).cpu().numpy())
         done += b
     return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def _maybe_mul(G, h):
+    """``G @ h``, skipping the product when ``h`` is a multiple of the identity (isotropic draws)."""
+    if np.allclose(h, h[0, 0] * np.eye(h.shape[0]), rtol=0, atol=0):
+        return G if h[0, 0] == 1.0 else G * h[0, 0]
+    return G @ h
