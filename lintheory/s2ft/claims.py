@@ -503,6 +503,13 @@ def _mc_instance(ctx):
     return inst
 
 
+def _mc_backend(ctx):
+    # the full profile runs the batched Monte Carlo in torch on CUDA when the run has a GPU
+    if ctx.full and ctx.device == "cuda":
+        return {"backend": "torch", "device": "cuda"}
+    return {}
+
+
 def _fit_slope(ns, means, draws):
     x = np.log(ns)
     slope = np.polyfit(x, np.log(means), 1)[0]
@@ -515,7 +522,7 @@ def _fit_slope(ns, means, draws):
                  r"\operatorname{tr}(\Pi\Sigma_\epsilon)\,d'/(n-d'-1)$ ($\Pi = P''_S$ for S²FT, $P'$ for full), so the excess "
                  r"decays at rate $1/n$ (log-log slope $-1$); the paper's $s\,d_{\ell-1}\log^2(n+p+q)/n$ is rate-only.",
        form="corrected", method="batched Monte Carlo (channel-split instance; quick: widths (8,6,6,5), n = 20..320, "
-       "400 reps; full: (40,32,32,24), n = 100..6400, 200 reps); error = max |mean - exact| / SE (tolerance 4) "
+       "400 reps; full: (40,32,32,24), n = 100..6400, 200 reps, torch on CUDA when present); error = max |mean - exact| / SE (tolerance 4) "
        "and |slope + 1| against 0.15 + 3 bootstrap SE", expected="holds")
 def _var(ctx):
     inst = _mc_instance(ctx)
@@ -526,7 +533,8 @@ def _var(ctx):
     exc = {"full": [], "s2ft": []}
     boot = {"full": [], "s2ft": []}
     for n in ns:
-        out = sv.monte_carlo_risks(inst, n, reps, int(rng.integers(2**31)), methods=("full", "s2ft"))
+        out = sv.monte_carlo_risks(inst, n, reps, int(rng.integers(2**31)), methods=("full", "s2ft"),
+                                   **_mc_backend(ctx))
         for m in ("full", "s2ft"):
             ref = cf.expected_id_risk_exact(inst.layers, inst.ell, inst.B_in, inst.sigma_in, inst.sigma_eps, n,
                                             channels=None if m == "full" else inst.channels)
@@ -569,7 +577,8 @@ def _lora_var(ctx):
     rng = ctx.rng(7)
     scaled, ses = [], []
     for n in ns:
-        e = sv.monte_carlo_risks(inst, n, reps, int(rng.integers(2**31)), methods=("lora",))["E_in_lora"]
+        e = sv.monte_carlo_risks(inst, n, reps, int(rng.integers(2**31)), methods=("lora",),
+                                 **_mc_backend(ctx))["E_in_lora"]
         scaled.append(n * (e.mean() - e_inf))
         ses.append(n * e.std(ddof=1) / np.sqrt(reps))
     rel = abs(scaled[-1] - lim) / lim
