@@ -941,7 +941,7 @@ def _full_ft(ctx):
         Zh = cp.Variable((K, N))
         ce = cp.sum(cp.log_sum_exp(Zh, axis=0)) - cp.sum(cp.multiply(Y, Zh))
         prob = cp.Problem(cp.Minimize(ce / N + lam / 2 * cp.sum_squares(Zh)))
-        prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-11, tol_gap_rel=1e-11, tol_feas=1e-11)
+        prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
         if prob.status != cp.OPTIMAL:
             raise Inconclusive(f"cvxpy status {prob.status}")
         a, b, c = _template_of(np.asarray(Zh.value), K, Kb, n)
