@@ -58,6 +58,13 @@ SWEEP_HEAVY = [
     "svm.prop2_1.k_row_closed_form",
     "svm.thmD1.k_row_margin",
     "svm.thmD1.max_margin",
+    "coto.train.pruning_robustness.deep_linear",
+    "coto.train.pruning_robustness.relu",
+    "lora_margin.thm3_2.optimal_lambda.corrected",
+    "lora_margin.thm3_3.alpha_star",
+    "lora_margin.train.paper_sgd_protocol",
+    "perturb_merge.eq8.exact_for_quadratic_losses",
+    "perturb_merge.perturb.quadratic_shrink",
 ]
 QUICK_TARGET_S = 180.0
 QUICK_TARGET_MB = 2048.0

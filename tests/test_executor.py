@@ -59,7 +59,7 @@ def test_jobs_2_gives_identical_records(tmp_path, serial_report):
     assert _strip(_report(tmp_path)) == _strip(serial_report)
 
 
-def test_dask_local_cluster_gives_identical_report(tmp_path, serial_report):
+def test_dask_local_cluster_gives_identical_report(tmp_path, serial_report, monkeypatch):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
                                   dashboard_address=None) as cluster:
@@ -70,6 +70,12 @@ def test_dask_local_cluster_gives_identical_report(tmp_path, serial_report):
         # the work really ran on the cluster's workers
         with distributed.Client(cluster.scheduler_address, set_as_default=False) as c:
             assert len(c.scheduler_info()["workers"]) == 2
+        # workers with another lintheory version are refused before any work is sent
+        import lintheory
+
+        monkeypatch.setattr(lintheory, "__version__", "0.0.0-other")
+        with pytest.raises(E.InputError, match="another lintheory version"):
+            E.connect_dask(cluster.scheduler_address, timeout=30)
     rep = _report(tmp_path)
     assert _strip(rep) == _strip(serial_report)
     assert {r["verdict"] for r in rep["claims"]} == {"holds", "fails"}
@@ -92,6 +98,17 @@ def test_unreachable_scheduler_exit_2_fast_nothing_written(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "cannot reach the Dask scheduler" in err and err.count("\n") == 1
     assert elapsed < 10, elapsed
+    assert not out.exists()
+
+
+def test_scheduler_without_workers_exit_2(tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+        out = tmp_path / "rep"
+        assert main(["verify", "--claim", "svm.etf.gram", "--executor", "dask",
+                     "--scheduler", cluster.scheduler_address, "--connect-timeout", "1",
+                     "--out", str(out)]) == 2
+    assert "has no workers" in capsys.readouterr().err
     assert not out.exists()
 
 
