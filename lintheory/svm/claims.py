@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..claims import Evidence, claim, sweep
+from ..errors import InfeasibleError
 from ..geometry import simplex_etf
 from . import data
 from .closed_form import max_normalized_margin, orthonormal_svm
@@ -228,8 +229,26 @@ def _pre_ft_configs(ctx):
         Kb = int(rng.integers(1, K + 1))
         n = int(rng.integers(1, 4))
         d_pre = K + int(rng.integers(0, 4))
-        yield {"K": K, "Kb": Kb, "n": n, "n_pre": int(rng.integers(3, 8)), "d_pre": d_pre,
+        cfg = {"K": K, "Kb": Kb, "n": n, "n_pre": int(rng.integers(3, 8)), "d_pre": d_pre,
                "d": d_pre + Kb * n + int(rng.integers(0, 4)), "seed": int(rng.integers(2**31))}
+        # Assumption 2.3 asks for separable pre-training data; random clusters occasionally
+        # are not, and such a draw is no instance of the proposition: draw its seed again.
+        while not _separable(cfg):
+            cfg["seed"] = int(rng.integers(2**31))
+        yield cfg
+
+
+def _pretraining(cfg):
+    return data.pretraining_clusters(cfg["K"], cfg["n_pre"], cfg["d_pre"], cfg["d"], seed=cfg["seed"], spread=0.2)
+
+
+def _separable(cfg) -> bool:
+    Xp, yp, _ = _pretraining(cfg)
+    try:
+        hard_margin_svm(Xp, yp, n_classes=cfg["K"])
+    except InfeasibleError:
+        return False
+    return True
 
 
 @claim(id="svm.prop2_1.orthogonality", paper=SEED_002, source="Proposition 2.1(ii), L184–196; Prop. C.1",
@@ -240,8 +259,7 @@ def _pre_ft_configs(ctx):
        expected="holds")
 def _orthogonality(ctx):
     def err(cfg):
-        Xp, yp, Q = data.pretraining_clusters(cfg["K"], cfg["n_pre"], cfg["d_pre"], cfg["d"],
-                                              seed=cfg["seed"], spread=0.2)
+        Xp, yp, Q = _pretraining(cfg)
         W = hard_margin_svm(Xp, yp, n_classes=cfg["K"]).W
         Xft = Q[:, cfg["d_pre"]:cfg["d_pre"] + cfg["Kb"] * cfg["n"]].T
         return float(np.abs(Xft @ W.T).max() / np.linalg.norm(W))
