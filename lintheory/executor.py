@@ -33,7 +33,6 @@ only the rest.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import inspect
 import json
@@ -43,6 +42,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from ._threads import THREAD_ENV_VARS as _THREAD_VARS
+from ._threads import single_threaded
 from .claims import Claim, run_claim
 from .errors import InputError
 
@@ -60,10 +61,6 @@ __all__ = [
 EXECUTORS = ("local", "dask")
 #: Seconds to wait for a Dask scheduler (and for its first worker) before giving up.
 DEFAULT_CONNECT_TIMEOUT = 3.0
-
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
-
 
 @dataclass(frozen=True)
 class WorkConfig:
@@ -160,53 +157,6 @@ def _cap_worker_threads() -> None:
         return
     if torch.get_num_threads() != 1:
         torch.set_num_threads(1)
-
-
-@contextlib.contextmanager
-def single_threaded():
-    """Run the block with one BLAS/OpenMP thread and one torch thread, then restore.
-
-    Every claim runs this way whatever the back end (serial, ``--jobs``, Dask): the
-    number of threads changes the order of floating-point reductions, so without it a
-    serial record could differ from a worker's in the last bits (measured:
-    ``svm.prop2_1.direction``, full profile, max error 5.24469e-13 with two threads
-    against 5.24691e-13 with one).
-
-    Examples
-    --------
-    >>> import torch
-    >>> with single_threaded():
-    ...     torch.get_num_threads()
-    1
-    """
-    saved_env = {k: os.environ.get(k) for k in _THREAD_VARS}
-    os.environ.update({k: "1" for k in _THREAD_VARS})  # libraries loaded inside the block
-    limiter = None
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - installed with scikit-learn
-        pass
-    else:
-        limiter = threadpool_limits(limits=1)
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - core dependency
-        torch = None
-    torch_threads = torch.get_num_threads() if torch is not None else None
-    if torch is not None:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        if torch is not None:
-            torch.set_num_threads(torch_threads)
-        if limiter is not None:
-            limiter.restore_original_limits()
-        for k, v in saved_env.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _worker_run(config: dict) -> dict:

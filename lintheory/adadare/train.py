@@ -19,9 +19,12 @@ exact Hessian diagonal by double backward, or the per-example empirical Fisher d
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from .._device import resolve_device
+from .._threads import single_threaded
 from .._validation import as_float_array
 from ..errors import InputError, NotConvergedError
 
@@ -34,24 +37,10 @@ def _torch():
     return torch
 
 
-class _threads:
-    """Run a tiny torch problem on ``n`` CPU threads (restored afterwards).
-
-    These layers are a few hundred parameters: thread hand-offs cost far more than the
-    arithmetic, and on a busy 2-core machine they made the solver 30x slower.
-    """
-
-    def __init__(self, device, n=1):
-        self.device, self.n = device, n
-
-    def __enter__(self):
-        torch = _torch()
-        self.old = torch.get_num_threads()
-        if self.device == "cpu":
-            torch.set_num_threads(self.n)
-
-    def __exit__(self, *exc):
-        _torch().set_num_threads(self.old)
+def _threads(device):
+    """One torch thread on the CPU: these layers are a few hundred parameters, thread
+    hand-offs cost far more than the arithmetic (30x slower on a busy 2-core machine)."""
+    return single_threaded(blas=False) if device == "cpu" else contextlib.nullcontext()
 
 
 def fine_tune_linear(X, Y, W_pre, *, device: str = "auto", max_iter: int = 2000,

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._device import resolve_device
+from .._threads import single_threaded
 from .._validation import as_float_array
 from ..errors import InputError
 from .closed_form import quadratic_game_shapley
@@ -36,20 +37,6 @@ from .merging import ensemble_lora, fuse_lora, keep_mask, loss_barrier, mask_ind
 from .schedules import SCHEDULES, activation_probability
 from .shapley import contribution_shares, shapley_from_table
 
-import contextlib
-
-
-@contextlib.contextmanager
-def _single_thread():
-    """Tiny float64 problems run fastest on one intra-op thread (and do not fight other jobs)."""
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 __all__ = ["LoraTrainResult", "train_lora_chains", "train_lora_chain", "train_additive_gains", "chain_metrics",
@@ -191,7 +178,7 @@ def train_lora_chains(W, X, Y, *, runs, rank: int = 2, scale=1.0, steps: int = 1
     ptab = _p_table(runs, T)
     hist = {"loss": np.empty((R, T)), "p": ptab, "active": np.empty((R, T)),
             "masks": np.empty((R, T, L), dtype=bool)}
-    with _single_thread():
+    with single_threaded():
         for t in range(1, T + 1):
             masks = _draw_masks(ptab, t, runs, rngs, L)
             hist["active"][:, t - 1] = masks.mean(axis=1)
@@ -298,7 +285,7 @@ def train_additive_gains(W0, X, Y, gains, *, runs, steps: int = 1000, lr: float 
     theta = torch.zeros((R, L) + W0.shape, **t64, requires_grad=True)
     ct = torch.tensor(c, **t64)
     ptab = _p_table(runs, T)
-    with _single_thread():
+    with single_threaded():
         for t in range(1, T + 1):
             masks = _draw_masks(ptab, t, runs, rngs, L)
             mt = torch.tensor(masks.astype(np.float64), **t64)

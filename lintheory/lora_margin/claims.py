@@ -14,14 +14,8 @@ import math
 
 import numpy as np
 from scipy.optimize import brentq, minimize, minimize_scalar
-try:
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover - optional; only a speed-up
-    import contextlib
 
-    def threadpool_limits(limits=None):
-        return contextlib.nullcontext()
-
+from .._threads import single_threaded
 from ..claims import Evidence, Inconclusive, sweep
 from ..claims import claim as _register
 from ..errors import SolverError
@@ -65,7 +59,7 @@ def claim(**kw):
     def deco(fn):
         @functools.wraps(fn)
         def one_thread(ctx):
-            with threadpool_limits(limits=1):
+            with single_threaded(torch=False):
                 return fn(ctx)
         return _register(**kw)(one_thread)
     return deco

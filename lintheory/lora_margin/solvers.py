@@ -29,14 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import softmax
-try:
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover - optional; only a speed-up
-    import contextlib
 
-    def threadpool_limits(limits=None):
-        return contextlib.nullcontext()
-
+from .._threads import single_threaded
 from .._validation import as_float_array, as_labels
 from ..errors import InputError, SolverError
 from .closed_form import _as_lam, _check_reduction, _check_sizes, _consts
@@ -370,7 +364,7 @@ def reduced_2d(K: int, Kb: int, n: int, lam: float, *, reduction: str = "mean") 
     g = lm * math.sqrt(n)
     s, _ = _consts(K, Kb)
     best = None
-    with threadpool_limits(limits=1):   # tiny problem: BLAS threads only add contention
+    with single_threaded(torch=False):   # tiny problem: BLAS threads only add contention
         best = _reduced_quadrants(K, Kb, g, s)
     p, t = best.x
     q = ((Kb - 1) * p + t) / Kb

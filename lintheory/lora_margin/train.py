@@ -20,11 +20,14 @@ is refused: it is a stationary point for every λ (both gradients vanish).
 
 from __future__ import annotations
 
+import contextlib
+
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .._device import resolve_device
+from .._threads import single_threaded
 from .._validation import as_float_array, as_labels
 from ..errors import AssumptionError, InputError, NotConvergedError
 from .closed_form import _check_reduction, check_lora_rank
@@ -199,9 +202,6 @@ def train_lora(X_ft, y_ft, n_classes: int, lam: float, *, W_pre=None, r: int | N
     >>> bool(np.abs(res.Z - adapter(X, y, 5, 0.1)).max() < 1e-7)
     True
     """
-    import torch
-    import torch.nn.functional as F
-
     if not (np.isfinite(lam) and lam > 0):
         raise InputError(f"lam must be > 0 (no minimiser without the penalty on separable data), got {lam}")
     _check_reduction(reduction)
@@ -213,15 +213,10 @@ def train_lora(X_ft, y_ft, n_classes: int, lam: float, *, W_pre=None, r: int | N
         if counts.min() == counts.max() and seen.size <= n_classes:
             check_lora_rank(r, n_classes, seen.size, int(counts[0]), lam, reduction=reduction)
     Xt, yt, Wt, B, A, dev, K = _setup(X_ft, y_ft, n_classes, W_pre, r, init, seed, device, init_scale, B0, A0)
-    threads = torch.get_num_threads()
-    if dev == "cpu":
-        # the matrices are tiny: intra-op threads only add synchronisation overhead
-        torch.set_num_threads(1)
-    try:
+    # the matrices are tiny: intra-op threads only add synchronisation overhead
+    with single_threaded(blas=False) if dev == "cpu" else contextlib.nullcontext():
         return _train(Xt, yt, Wt, B, A, dev, lam, reduction, optimizer, lr, steps, max_iter, grad_tol,
                       allow_decoupled, raise_on_fail)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _train(Xt, yt, Wt, B, A, dev, lam, reduction, optimizer, lr, steps, max_iter, grad_tol,

@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .._device import resolve_device
+from .._threads import limited_threads
 from ..errors import InputError, NotConvergedError
 from .closed_form import PerturbationSchedule, optimal_alpha
 from .data import Task
@@ -40,14 +41,8 @@ def torch_threads(n: int = 1):
     The models here are tiny: intra-op threading only adds synchronisation cost (20x slower per op on a loaded
     2-core machine), so the sequential experiments run single-threaded.
     """
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
+    with limited_threads(n, blas=False):
         yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def make_model(kind: str, d: int, *, n_out: int = 1, hidden: int = 16, seed: int = 0, device: str = "cpu",

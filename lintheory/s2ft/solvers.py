@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._threads import single_threaded
 from ..errors import NotConvergedError
 from . import closed_form as cf
 
@@ -272,27 +273,10 @@ def monte_carlo_risks(inst, n: int, reps: int, seed, *, methods=("full", "s2ft",
     ``backend="torch"`` runs the same computation in float64 torch on ``device`` (``"cuda"`` when present).
     """
     if backend == "torch":
-        import torch
-
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)        # small Gram matrices: threads only add contention
-        try:
+        with single_threaded(blas=False):   # small Gram matrices: threads only add contention
             return _mc_torch(inst, n, reps, seed, methods, chunk, device)
-        finally:
-            torch.set_num_threads(threads)
-    with _single_thread_blas():
+    with single_threaded(torch=False):
         return _mc_numpy(inst, n, reps, seed, methods, chunk)
-
-
-def _single_thread_blas():
-    """Limit BLAS to one thread (the per-repetition Gram matrices are small; threads only contend)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        import contextlib
-
-        return contextlib.nullcontext()
-    return threadpool_limits(1)
 
 
 def _mc_numpy(inst, n, reps, seed, methods, chunk):

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._device import resolve_device
+from .._threads import single_threaded
 from ..errors import InputError, NotConvergedError
 from . import closed_form as cf
 
@@ -165,12 +166,8 @@ def train_adapter(layers, ell, X, Y, *, method: str = "s2ft", channels=None, r: 
         opt = torch.optim.Adam(params, lr=1e-2 if lr is None else lr)
         sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=(1e-4) ** (1.0 / max(steps, 1)))
     losses: list = []
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)                    # tiny matrices: threads only add synchronisation cost
-    try:
+    with single_threaded(blas=False):          # tiny matrices: threads only add synchronisation cost
         step, gnorm = _loop(opt, sched, params, loss_fn, steps, tol, optimizer, log_every, losses)
-    finally:
-        torch.set_num_threads(threads)
     with torch.no_grad():
         final = float(loss_fn())
         delta = delta_fn().cpu().numpy()

@@ -40,13 +40,14 @@ when the solver reports an optimal status (the IPM: relative residuals below
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
 from scipy.linalg import cho_factor, cho_solve
 
+from .._threads import limited_threads
 from .._validation import as_float_array, as_labels
 from ..errors import InfeasibleError, InputError, SolverError
 from .margins import sample_margins
@@ -643,28 +644,11 @@ def _cvxpy_full(X, yi, K, solver="CLARABEL"):
     return np.asarray(W.value), dual
 
 
-@contextmanager
 def _blas_threads(n):
-    """Limit BLAS threads (if threadpoolctl is installed): the matrices here are small,
-    so extra threads gain little and spin badly when the cores are shared."""
-    global _THREADPOOL
-    if n is None:
-        yield
-        return
-    if _THREADPOOL is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-            _THREADPOOL = ThreadpoolController()  # scanning the loaded libraries is slow: once
-        except ImportError:  # pragma: no cover - optional dependency
-            _THREADPOOL = False
-    if not _THREADPOOL:  # pragma: no cover
-        yield
-        return
-    with _THREADPOOL.limit(limits=n, user_api="blas"):
-        yield
+    """Limit BLAS threads to ``n`` (``None``: leave them): the matrices here are small, so extra
+    threads gain little and spin badly when the cores are shared."""
+    return nullcontext() if n is None else limited_threads(n, torch=False)
 
-
-_THREADPOOL = None
 
 
 def hard_margin_svm(X, y, n_classes=None, *, method: str = "ipm",

@@ -1,0 +1,84 @@
+"""Thread limits for BLAS/OpenMP and torch, in one place.
+
+lintheory's problems are small (a few hundred parameters, Gram matrices of tens of
+rows): intra-op threads only add synchronisation, and on a shared 2-core machine they
+made tiny solves 20–60× slower.  The thread count also changes the order of
+floating-point reductions, so claims run single-threaded on every back end to keep
+serial and parallel reports identical to the last bit (see :mod:`lintheory.executor`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+__all__ = ["limited_threads", "single_threaded", "THREAD_ENV_VARS"]
+
+#: environment variables read by BLAS/OpenMP libraries loaded later
+THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                   "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+_CONTROLLER = None
+
+
+def _blas_controller():
+    """A cached threadpoolctl controller (scanning the loaded libraries is slow: do it once)."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER
+
+
+@contextlib.contextmanager
+def limited_threads(n: int = 1, *, blas: bool = True, torch: bool = True):
+    """Run the block with ``n`` BLAS/OpenMP threads and ``n`` torch intra-op threads, then restore.
+
+    Parameters
+    ----------
+    n : int
+        Threads inside the block.
+    blas : bool
+        Limit the BLAS/OpenMP pools (threadpoolctl) and the thread environment variables
+        (for libraries loaded inside the block).
+    torch : bool
+        Limit ``torch.set_num_threads``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> with limited_threads(1):
+    ...     torch.get_num_threads()
+    1
+    """
+    n = int(n)
+    saved_env = {k: os.environ.get(k) for k in THREAD_ENV_VARS}
+    torch_mod = old_torch = None
+    with contextlib.ExitStack() as stack:
+        if blas:
+            os.environ.update({k: str(n) for k in THREAD_ENV_VARS})
+            stack.enter_context(_blas_controller().limit(limits=n, user_api="blas"))
+            stack.enter_context(_blas_controller().limit(limits=n, user_api="openmp"))
+        if torch:
+            import torch as torch_mod
+
+            old_torch = torch_mod.get_num_threads()
+            if old_torch != n:
+                torch_mod.set_num_threads(n)
+        try:
+            yield
+        finally:
+            if torch_mod is not None and torch_mod.get_num_threads() != old_torch:
+                torch_mod.set_num_threads(old_torch)
+            if blas:
+                for k, v in saved_env.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
+
+
+def single_threaded(*, blas: bool = True, torch: bool = True):
+    """:func:`limited_threads` with one thread."""
+    return limited_threads(1, blas=blas, torch=torch)
