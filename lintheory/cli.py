@@ -106,6 +106,14 @@ def _parser() -> argparse.ArgumentParser:
     pp = sub.add_parser("proofs", help="run the step-by-step derivation checks")
     pp.add_argument("--paper", help="only the proofs of this paper (e.g. svm, lora_margin)")
     pp.add_argument("--seed", type=int, default=0)
+
+    pr = sub.add_parser("replay", help="re-run one instance (a stored counterexample) of a claim")
+    pr.add_argument("claim", help="claim id")
+    src = pr.add_mutually_exclusive_group(required=True)
+    src.add_argument("--counterexample", help="the instance as JSON (e.g. copied from report.json)")
+    src.add_argument("--report", help="a report.json whose counterexample for this claim to replay")
+    pr.add_argument("--sweep", type=int, default=None,
+                    help="which sweep of the check produced it (default: from the report, else 0)")
     return p
 
 
@@ -225,12 +233,43 @@ def cmd_proofs(args) -> int:
     return EXIT_REGRESSION if bad else EXIT_OK
 
 
+def cmd_replay(args) -> int:
+    """Re-evaluate one instance; prints its error against the claim's tolerance."""
+    from .claims import replay
+
+    sweep = args.sweep
+    if args.report:
+        try:
+            with open(args.report, encoding="utf-8") as fh:
+                recs = {r["id"]: r for r in json.load(fh)["claims"]}
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputError(f"cannot read report {args.report}: {exc}") from None
+        rec = recs.get(args.claim)
+        if rec is None or rec.get("counterexample") is None:
+            raise InputError(f"{args.report} has no counterexample for claim {args.claim!r}")
+        config = rec["counterexample"]
+        if sweep is None:
+            sweep = rec.get("details", {}).get("counterexample_sweep", 0)
+    else:
+        try:
+            config = json.loads(args.counterexample)
+        except ValueError as exc:
+            raise InputError(f"--counterexample is not JSON: {exc}") from None
+        if not isinstance(config, dict):
+            raise InputError("--counterexample must be a JSON object")
+    select_claims(ids=[args.claim])  # unknown ids: exit 2 with close matches
+    out = replay(args.claim, config, sweep_index=sweep)
+    json.dump(out, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     try:
         args = parser.parse_args(argv)
         handler = {"list": cmd_list, "verify": cmd_verify, "figures": cmd_figures,
-                   "proofs": cmd_proofs}[args.command]
+                   "proofs": cmd_proofs, "replay": cmd_replay}[args.command]
         return handler(args)
     except _UsageError as exc:
         sys.stderr.write(f"lintheory: error: {exc}\n")

@@ -113,3 +113,17 @@ def test_figures_command_writes_pdf_and_png(tmp_path):
     names = {p.name for p in tmp_path.iterdir()}
     assert {"svm_simplex_etf.pdf", "svm_simplex_etf.png"} <= names
     assert main(["figures", "--only", "nosuchfigure", "--out", str(tmp_path)]) == 2
+
+
+def test_replay_command_from_report_and_json(tmp_path, capsys):
+    assert main(["verify", "--claim", "svm.prop2_1.closed_form.printed", "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert main(["replay", "svm.prop2_1.closed_form.printed", "--report", str(tmp_path / "report.json")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    cex = json.loads((tmp_path / "report.json").read_text())["claims"][0]["counterexample"]
+    assert out["verdict"] == "fails" and out["error"] == pytest.approx(cex["error"], rel=1e-9)
+    # the same instance under the corrected statement
+    assert main(["replay", "svm.prop2_1.closed_form.corrected", "--counterexample", json.dumps(cex)]) == 0
+    assert json.loads(capsys.readouterr().out)["verdict"] == "holds"
+    assert main(["replay", "svm.etf.gramm", "--counterexample", "{}"]) == 2
+    assert main(["replay", "svm.etf.gram", "--counterexample", "not json"]) == 2
