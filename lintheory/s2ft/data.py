@@ -101,6 +101,8 @@ def random_instance(seed, *, max_dim: int = 8, min_dim: int = 2, depth: int | No
     d_rank : int, optional
         Rank of ``D~`` (factored case); default random.
 
+    Notes
+    -----
     Instances whose ``K``, ``K U_S`` or ``Sigma_z`` have condition number above
     :data:`GEN_COND_MAX` are redrawn (at most ``max_tries`` times).
     """
