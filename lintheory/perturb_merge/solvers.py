@@ -143,7 +143,7 @@ def monte_carlo_perturbed(f: Callable, theta_prev, delta, sched, n_samples: int,
         th = theta_prev + ((1.0 + e) * D if not stop_gradient else D + e * D.detach())
         val = f(th)
         (g,) = torch.autograd.grad(val, D)
-        losses[float(e)] = float(val)
+        losses[float(e)] = float(val.detach())
         grads[float(e)] = g.double().cpu().numpy()
     L = np.array([losses[float(e)] for e in draws])
     counts = {float(e): int(np.sum(draws == e)) for e in np.unique(draws)}
