@@ -641,6 +641,18 @@ def _shrink(ctx):
     return sweep(configs, ev, TRAIN_TOL)
 
 
+def _plain_optima_and_hessians(tasks, plain, t, d):
+    """Task optima (min-norm, from the plain merged path) and Hessians XᵀX/n of tasks 1..t+1."""
+    optima, Hs = [], []
+    pr = np.zeros(d)
+    for i in range(t + 1):
+        X, y = tasks[i].X, tasks[i].y
+        optima.append(pr + np.linalg.pinv(X) @ (y - X @ pr))
+        Hs.append(X.T @ X / X.shape[0])
+        pr = plain["merged"][i]
+    return optima, Hs
+
+
 def _merge_gap(cfg, torch_route=False):
     """Total loss of plain + Eq. 8 and of perturbation + Eq. 8 at each step from the same merged model."""
     rng = np.random.default_rng(cfg["seed"])
@@ -652,14 +664,7 @@ def _merge_gap(cfg, torch_route=False):
     for t in range(cfg["T"]):
         prev = np.zeros(cfg["d"]) if t == 0 else plain["merged"][t - 1]
         # one step of perturbation training + Eq. 8 from the *same* merged model
-        optima, Hs = [], []
-        pr = np.zeros(cfg["d"])
-        for i in range(t + 1):
-            X, y = tasks[i].X, tasks[i].y
-            v = np.linalg.pinv(X) @ (y - X @ pr)
-            optima.append(pr + v)
-            Hs.append(X.T @ X / X.shape[0])
-            pr = plain["merged"][i]
+        optima, Hs = _plain_optima_and_hessians(tasks, plain, t, cfg["d"])
         X, y = tasks[t].X, tasks[t].y
         if torch_route:
             import torch
@@ -826,14 +831,7 @@ def _merge_gap_unconstrained(cfg, tasks, plain):
     out = []
     for t in range(cfg["T"]):
         prev = np.zeros(cfg["d"]) if t == 0 else plain["merged"][t - 1]
-        optima, Hs = [], []
-        pr = np.zeros(cfg["d"])
-        for i in range(t + 1):
-            X, y = tasks[i].X, tasks[i].y
-            v = np.linalg.pinv(X) @ (y - X @ pr)
-            optima.append(pr + v)
-            Hs.append(X.T @ X / X.shape[0])
-            pr = plain["merged"][i]
+        optima, Hs = _plain_optima_and_hessians(tasks, plain, t, cfg["d"])
         X, y = tasks[t].X, tasks[t].y
         vp = s * (np.linalg.pinv(X) @ (y - X @ prev))
         grads = [np.zeros(cfg["d"])] * t + [X.T @ (X @ (prev + vp) - y) / X.shape[0]]
