@@ -18,17 +18,13 @@ __all__ = ["limited_threads", "single_threaded", "THREAD_ENV_VARS"]
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
-_CONTROLLER = None
-
 
 def _blas_controller():
-    """A cached threadpoolctl controller (scanning the loaded libraries is slow: do it once)."""
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
+    """A fresh threadpoolctl controller: it must see every library loaded so far (a cached one
+    misses those loaded later, e.g. torch's OpenMP). A scan costs ~1.5 ms."""
+    from threadpoolctl import ThreadpoolController
 
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER
+    return ThreadpoolController()
 
 
 @contextlib.contextmanager
@@ -58,8 +54,9 @@ def limited_threads(n: int = 1, *, blas: bool = True, torch: bool = True):
     with contextlib.ExitStack() as stack:
         if blas:
             os.environ.update({k: str(n) for k in THREAD_ENV_VARS})
-            stack.enter_context(_blas_controller().limit(limits=n, user_api="blas"))
-            stack.enter_context(_blas_controller().limit(limits=n, user_api="openmp"))
+            controller = _blas_controller()
+            stack.enter_context(controller.limit(limits=n, user_api="blas"))
+            stack.enter_context(controller.limit(limits=n, user_api="openmp"))
         if torch:
             import torch as torch_mod
 
