@@ -717,14 +717,14 @@ def _improves(ctx):
 @_single_threaded
 def _no_gain(ctx):
     configs = [{"seed": ctx.seed + i, "d": 3 + i % 4, "T": 4} for i in range(ctx.pick(20, 200))]
-    rel = []
 
     def ev(cfg):
         gaps = _merge_gap(cfg)
-        rel.extend((lp - l0) / l0 for lp, l0 in gaps[1:])
-        return max(max(0.0, (l0 - lp) / l0) for lp, l0 in gaps)
+        excess = [(lp - l0) / l0 for lp, l0 in gaps[1:]]  # returned, not appended: ev may run elsewhere
+        return max(max(0.0, (l0 - lp) / l0) for lp, l0 in gaps), excess
 
     ev_ = sweep(configs, ev, 1e-9)
+    rel = [r for excess in ev_.instance_data for r in excess]
     tg = _merge_gap(configs[0], torch_route=True)
     torch_err = max(max(0.0, (l0 - lp) / l0) for lp, l0 in tg)
     ev_.details.update(mean_relative_excess_of_perturbation=float(np.mean(rel)),
