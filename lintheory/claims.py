@@ -49,7 +49,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from .errors import InputError, LintheoryError, NotConvergedError, SolverError
+from .errors import ExecutorError, InputError, LintheoryError, NotConvergedError, SolverError
 
 __all__ = [
     "PAPERS",
@@ -65,6 +65,9 @@ __all__ = [
     "claim_seed",
     "run_claim",
     "sweep",
+    "evaluate_instance",
+    "evaluate_instances",
+    "calls_sweep",
     "replay",
     "jsonable",
 ]
@@ -143,6 +146,10 @@ class Evidence:
         Why the independent route could not be trusted.
     skipped : str or None
         Which dependency or device is missing.
+    instance_data : list
+        Set by :func:`sweep`: what ``evaluate`` returned beside the error, one entry
+        per trusted instance in config order (``None`` where it returned the error
+        alone).  Not part of the record; the check turns it into details.
     """
 
     instances: int = 0
@@ -152,6 +159,7 @@ class Evidence:
     details: dict = field(default_factory=dict)
     inconclusive: str | None = None
     skipped: str | None = None
+    instance_data: list = field(default_factory=list, repr=False, compare=False)
 
     @property
     def verdict(self) -> str:
@@ -305,6 +313,8 @@ def run_claim(c: Claim | str, profile: str = "quick", seed: int = 0,
             raise TypeError(f"check of {c.id} returned {type(ev).__name__}, not Evidence")
     except (Inconclusive, SolverError, NotConvergedError) as exc:
         ev = Evidence(inconclusive=f"{type(exc).__name__}: {exc}")
+    except ExecutorError:  # a lost worker says nothing about the claim: stop the run
+        raise
     except Exception as exc:  # a crashing check is reported, never hidden
         ev = Evidence(inconclusive=f"check crashed: {type(exc).__name__}: {exc}",
                       details={"traceback": traceback.format_exc(limit=8)})
@@ -373,9 +383,13 @@ def sweep(configs: Iterable[dict], evaluate: Callable[[dict], float], tolerance:
         Plain-JSON instance descriptions, each holding its own seed, so that any one
         of them can be replayed by calling ``evaluate(config)``.
     evaluate : callable
-        ``evaluate(config) -> error``; the error is compared with ``tolerance``.  It
-        raises :class:`Inconclusive` (or :class:`~lintheory.errors.SolverError`) when
-        its independent route cannot be trusted on that instance.
+        ``evaluate(config) -> error`` or ``-> (error, data)``; the error is compared
+        with ``tolerance``, ``data`` (anything picklable) is collected in
+        ``Evidence.instance_data``.  It raises :class:`Inconclusive` (or
+        :class:`~lintheory.errors.SolverError`) when its independent route cannot be
+        trusted on that instance.  It must be a pure function of its config: with
+        ``--jobs`` or Dask it runs in other processes, where side effects (appending to
+        a list of the check) are lost — return such measurements as ``data`` instead.
     tolerance : float
         The route's tolerance.
     size : callable, optional
@@ -399,20 +413,24 @@ def sweep(configs: Iterable[dict], evaluate: Callable[[dict], float], tolerance:
         state["next"] += 1
         if state["replay"] is not None and state["replay_sweep"] == index:
             raise _Replayed(_replay_one(state["replay"], evaluate, tolerance, index))
+    instance_map = _INSTANCE_MAP.get()
+    if instance_map is None:  # in this process, one instance after the other
+        outcomes: Iterable = ((cfg, evaluate_instance(evaluate, cfg)) for cfg in configs)
+    else:  # the executor spreads the instances over its workers, results in config order
+        cfgs = list(configs)
+        outcomes = zip(cfgs, instance_map(evaluate, cfgs))
     n = 0
     max_err = 0.0
     failing: list[tuple[Any, dict, float]] = []
     untrusted: list[str] = []
-    for cfg in configs:
+    instance_data = []
+    for cfg, (trusted, value, data) in outcomes:
         n += 1
-        try:
-            err = float(evaluate(cfg))
-        except (Inconclusive, SolverError, NotConvergedError) as exc:
-            untrusted.append(f"{json.dumps(jsonable(cfg))}: {exc}")
+        if not trusted:
+            untrusted.append(value)
             continue
-        if not math.isfinite(err):
-            untrusted.append(f"{json.dumps(jsonable(cfg))}: non-finite error {err}")
-            continue
+        err = value
+        instance_data.append(data)
         max_err = max(max_err, err)
         if err > tolerance:
             failing.append((size(cfg), cfg, err))
@@ -434,7 +452,8 @@ def sweep(configs: Iterable[dict], evaluate: Callable[[dict], float], tolerance:
             break
         det["failing_instances"] = len(failing)
     ev = Evidence(instances=n, max_error=max_err if n > len(untrusted) else None,
-                  tolerance=tolerance, counterexample=counterexample, details=det)
+                  tolerance=tolerance, counterexample=counterexample, details=det,
+                  instance_data=instance_data)
     if counterexample is None and failing:
         # Every failure disappeared under the tighter re-check: the fast route was
         # not trustworthy, so no verdict either way.
@@ -445,9 +464,82 @@ def sweep(configs: Iterable[dict], evaluate: Callable[[dict], float], tolerance:
     return ev
 
 
+def evaluate_instance(evaluate: Callable[[dict], Any], config: dict) -> tuple[bool, Any, Any]:
+    """Evaluate one instance of a sweep.
+
+    The one place where an instance's outcome is decided, wherever it runs (this process,
+    a worker process, a Dask worker), so that a sweep's evidence does not depend on the
+    back end.  Exceptions other than an untrusted route (a crashing check) propagate.
+
+    Returns
+    -------
+    tuple
+        ``(True, error, data)`` or ``(False, why untrusted, None)``; ``data`` is the
+        second item when ``evaluate`` returned ``(error, data)``, else ``None``.
+    """
+    try:
+        out = evaluate(config)
+        out, data = out if isinstance(out, tuple) else (out, None)
+        err = float(out)
+    except (Inconclusive, SolverError, NotConvergedError) as exc:
+        return False, f"{json.dumps(jsonable(config))}: {exc}", None
+    if not math.isfinite(err):
+        return False, f"{json.dumps(jsonable(config))}: non-finite error {err}", None
+    return True, err, data
+
+
+def evaluate_instances(evaluate: Callable[[dict], float], configs: Sequence[dict]) -> list:
+    """:func:`evaluate_instance` over a batch of configs, in order (one unit of work)."""
+    return [evaluate_instance(evaluate, cfg) for cfg in configs]
+
+
+def calls_sweep(fn: Callable) -> bool:
+    """Whether ``fn`` (a check) decides its claim with :func:`sweep`.
+
+    Follows the names the function's code (and its nested functions') looks up, the
+    functions it closes over, and the functions of lintheory / proofs_check it calls.
+    The executor runs the body of such a claim in the coordinating process and spreads
+    its sweeps' instances over the workers; other claims go to a worker whole.  A wrong
+    answer costs speed only, never a different record.
+    """
+    return _calls_sweep(fn, set())
+
+
+def _calls_sweep(fn: Any, seen: set) -> bool:
+    code = getattr(fn, "__code__", None)
+    if code is None or code in seen:
+        return False
+    seen.add(code)
+    glb = getattr(fn, "__globals__", {})
+    stack = [code]
+    called = []
+    while stack:
+        co = stack.pop()
+        for name in co.co_names:
+            obj = glb.get(name)
+            if obj is sweep:
+                return True
+            if callable(obj) and getattr(obj, "__module__", "").split(".")[0] in _OWN_PACKAGES:
+                called.append(obj)
+        stack.extend(c for c in co.co_consts if hasattr(c, "co_names"))
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            called.append(cell.cell_contents)
+        except ValueError:  # an empty cell
+            pass
+    return any(_calls_sweep(f, seen) for f in called)
+
+
+_OWN_PACKAGES = ("lintheory", "proofs_check")
+
+
 # ------------------------------------------------------------------------ replay
 
 _SWEEP_STATE: ContextVar[dict | None] = ContextVar("lintheory_sweep_state", default=None)
+#: Set by the executor while it runs a claim's body in the coordinating process:
+#: ``instance_map(evaluate, configs) -> [evaluate_instance(evaluate, c) for c in configs]``
+#: computed on the workers.  Unset: :func:`sweep` evaluates its instances here.
+_INSTANCE_MAP: ContextVar[Callable | None] = ContextVar("lintheory_instance_map", default=None)
 
 
 class _Replayed(Exception):
@@ -457,11 +549,11 @@ class _Replayed(Exception):
 
 def _replay_one(config: dict, evaluate, tolerance: float, index: int) -> dict:
     cfg = {k: v for k, v in config.items() if k != "error"}
-    try:
-        err = float(evaluate(cfg))
-        status = "holds" if err <= tolerance else "fails"
-    except (Inconclusive, SolverError, NotConvergedError) as exc:
-        err, status = None, f"inconclusive: {exc}"
+    trusted, value, _ = evaluate_instance(evaluate, cfg)
+    if trusted:
+        err, status = value, ("holds" if value <= tolerance else "fails")
+    else:
+        err, status = None, f"inconclusive: {value}"
     return {"config": cfg, "error": err, "tolerance": tolerance, "verdict": status, "sweep": index}
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 __all__ = [
     "LintheoryError",
     "InputError",
+    "ExecutorError",
     "AssumptionError",
     "SolverError",
     "InfeasibleError",
@@ -79,3 +80,8 @@ class InfeasibleError(SolverError):
 
 class NotConvergedError(LintheoryError, RuntimeError):
     """A trainer or iterative method did not reach its tolerance."""
+
+
+class ExecutorError(LintheoryError, RuntimeError):
+    """The machinery that runs the work failed (a worker process died, a Dask worker was
+    lost), not the check: the run stops instead of recording a verdict."""

@@ -35,8 +35,13 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import itertools
 import json
 import os
+import queue
+import threading
+import time
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -44,8 +49,8 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ._threads import THREAD_ENV_VARS as _THREAD_VARS
 from ._threads import single_threaded
-from .claims import Claim, run_claim
-from .errors import InputError
+from .claims import _INSTANCE_MAP, Claim, calls_sweep, evaluate_instance, evaluate_instances, run_claim
+from .errors import ExecutorError, InputError
 
 __all__ = [
     "EXECUTORS",
@@ -167,6 +172,12 @@ def _worker_run(config: dict) -> dict:
     return run_claim(c, profile=cfg.profile, seed=cfg.seed, device=cfg.device)
 
 
+def _worker_evaluate(evaluate: Callable[[dict], float], configs: list) -> list:
+    """One batch of a sweep's instances in a worker process, after capping its threads."""
+    _cap_worker_threads()
+    return evaluate_instances(evaluate, configs)
+
+
 def _probe_threads(_: Any = None) -> dict:
     """Thread pools of a worker after :func:`_cap_worker_threads` (used by the tests)."""
     import torch
@@ -241,14 +252,28 @@ def map_unordered(fn: Callable[[Any], Any], items: Sequence[Any], *, jobs: int =
         yield from _map_stdlib(fn, items, jobs)
 
 
-def _map_joblib(fn, items, jobs):
-    from joblib import Parallel, delayed, parallel_config
+def _loky_pool(workers: int):
+    """joblib's reusable loky process pool, its workers started with one BLAS/OpenMP thread.
 
-    # inner_max_num_threads=1 makes loky start its workers with OMP/BLAS vars set to 1.
-    with parallel_config(backend="loky", inner_max_num_threads=1):
-        par = Parallel(n_jobs=min(jobs, len(items)), return_as="generator_unordered",
-                       batch_size=1, pre_dispatch="all")
-        yield from par(delayed(fn)(it) for it in items)
+    The one pool of this process: :func:`map_unordered` and :func:`run_many` share it,
+    so that a second call reuses the started workers instead of paying their start-up.
+    """
+    from joblib.externals.loky import get_reusable_executor
+
+    return get_reusable_executor(max_workers=workers, env={k: "1" for k in _THREAD_VARS})
+
+
+def _map_joblib(fn, items, jobs):
+    from concurrent.futures import as_completed as cf_as_completed
+
+    pool = _loky_pool(min(jobs, len(items)))
+    futs = [pool.submit(fn, it) for it in items]
+    try:
+        for f in cf_as_completed(futs):
+            yield f.result()
+    finally:
+        for f in futs:
+            f.cancel()
 
 
 def _map_stdlib(fn, items, jobs):
@@ -345,6 +370,19 @@ def run_many(claims: Sequence[Claim], *, profile: str = "quick", seed: int = 0,
              on_record: Callable[[dict], None] | None = None) -> list[dict]:
     """Run ``claims`` serially, over ``jobs`` local processes, or on a Dask cluster.
 
+    With more than one worker, two kinds of work share the workers:
+
+    * a claim whose check does not call :func:`~lintheory.claims.sweep` (a derivation,
+      a training run) goes to a worker whole;
+    * a claim that decides its statement with ``sweep`` runs its body here, one claim
+      after the other, and each of its sweeps hands its instances to the workers in
+      batches (:func:`~lintheory.claims.evaluate_instances`), so that one claim with
+      thousands of instances uses every worker.
+
+    Whole claims are dispatched before instance batches: they cannot be split, so they
+    should not be the last work left, while batches fill the gaps at the end.  At most
+    one unit per worker is on the back end at a time, so the order is kept.
+
     Parameters
     ----------
     claims : sequence of Claim
@@ -362,27 +400,245 @@ def run_many(claims: Sequence[Claim], *, profile: str = "quick", seed: int = 0,
     -------
     list of dict
         The records, sorted by claim id; identical (except ``seconds``) whatever the
-        back end.
+        back end: each instance is a pure function of its config, and every process
+        runs with one BLAS/torch thread.
+
+    Raises
+    ------
+    ExecutorError
+        A worker process died or a Dask worker was lost.
     """
+    if jobs < 1:
+        raise InputError(f"jobs must be a positive integer, got {jobs}")
     configs = [WorkConfig(c.id, profile, int(seed), device,
                           getattr(c.check, "__module__", None)).as_dict() for c in claims]
-    local_serial = client is None and (jobs <= 1 or len(configs) <= 1)
-    records = []
-    if local_serial:
+    records: list[dict] = []
+
+    def emit(rec: dict) -> None:
+        records.append(rec)
+        if on_record:
+            on_record(rec)
+
+    if client is None and (jobs <= 1 or len(configs) == 0):
         # The same one-thread numerics as the workers: thread counts change the order of
         # floating-point sums, hence the last bits of the records.
         with single_threaded():
             for cfg in configs:
-                rec = run_config(cfg)
-                records.append(rec)
-                if on_record:
-                    on_record(rec)
+                emit(run_config(cfg))
+    elif client is None and not _joblib_available():
+        # The stdlib pool cannot ship a sweep's closures: whole claims only.
+        for rec in map_unordered(_worker_run, configs, jobs=jobs):
+            emit(rec)
     else:
-        for rec in map_unordered(_worker_run, configs, jobs=jobs, client=client):
-            records.append(rec)
-            if on_record:
-                on_record(rec)
+        # This process works too (sweep claims, batches while it waits, whole claims at the
+        # end), so N local jobs are this process and N - 1 workers.
+        backend = _Backend.dask(client) if client is not None else _Backend.loky(jobs - 1)
+        _run_split(claims, configs, backend, emit)
     return sorted(records, key=lambda r: r["id"])
+
+
+#: A sweep whose first instance suggests less work than this (seconds) is evaluated
+#: here: shipping it would cost more than it saves.
+MIN_SHIPPED_SWEEP_S = 0.2
+#: Batches per worker and sweep: several, so that unequal instances even out.
+BATCHES_PER_WORKER = 4
+
+
+class _Backend:
+    """``submit(fn, *args) -> future`` and the number of work slots of a back end."""
+
+    def __init__(self, submit: Callable, slots: int, name: str):
+        self.submit, self.slots, self.name = submit, max(1, int(slots)), name
+
+    @classmethod
+    def loky(cls, jobs: int) -> "_Backend":
+        # Workers start with one BLAS/OpenMP thread (env), and cap again per unit.
+        return cls(_loky_pool(jobs).submit, jobs, "loky")
+
+    @classmethod
+    def dask(cls, client: Any) -> "_Backend":
+        slots = sum(client.nthreads().values()) or 1
+        return cls(lambda fn, *args: client.submit(fn, *args, pure=False), slots, "dask")
+
+
+def _is_executor_failure(exc: BaseException) -> bool:
+    """A failure of the machinery (lost worker, cancelled task), not of the check."""
+    from concurrent.futures import BrokenExecutor, CancelledError
+
+    if isinstance(exc, (BrokenExecutor, CancelledError)):
+        return True
+    return type(exc).__name__ in ("TerminatedWorkerError", "KilledWorker", "CommClosedError",
+                                  "FutureCancelledError")
+
+
+class _Dispatcher:
+    """Keeps at most one unit per slot on the back end: whole claims first, then batches.
+
+    Finished futures are reported through :attr:`events` (``(tag, future)``), which
+    only the coordinating thread reads; back-end callbacks never run lintheory code.
+    The coordinator may also take a batch that is not on the back end yet
+    (:meth:`take_batch`) and evaluate it itself while it waits.
+    """
+
+    def __init__(self, backend: _Backend):
+        self.backend = backend
+        self.events: "queue.Queue[tuple]" = queue.Queue()
+        self._whole: deque = deque()
+        self._batches: deque = deque()
+        self._running = 0
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def add_claim(self, tag: tuple, fn: Callable, *args: Any) -> None:
+        with self._lock:
+            self._whole.append((tag, fn, args))
+        self._pump()
+
+    def add_batch(self, tag: tuple, fn: Callable, *args: Any) -> None:
+        with self._lock:
+            self._batches.append((tag, fn, args))
+        self._pump()
+
+    def take_batch(self) -> tuple | None:
+        """A batch that no worker has yet, taken off the queue (or ``None``)."""
+        with self._lock:
+            return self._batches.popleft() if self._batches else None
+
+    def take_claim(self) -> tuple | None:
+        """A whole claim that no worker has yet, taken off the queue (or ``None``)."""
+        with self._lock:
+            return self._whole.popleft() if self._whole else None
+
+    def _pump(self) -> None:
+        while True:
+            with self._lock:
+                if self._closed or self._running >= self.backend.slots:
+                    return
+                todo = self._whole or self._batches
+                if not todo:
+                    return
+                tag, fn, args = todo.popleft()
+                self._running += 1
+            try:
+                fut = self.backend.submit(fn, *args)
+            except BaseException as exc:  # a broken pool: tell the coordinator
+                self.events.put((("error",), exc))
+                return
+            fut.add_done_callback(lambda f, tag=tag: self._done(tag, f))
+
+    def _done(self, tag: tuple, fut: Any) -> None:
+        with self._lock:
+            self._running -= 1
+        self.events.put((tag, fut))
+        self._pump()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._whole.clear()
+            self._batches.clear()
+
+
+class _Evaluated:
+    """The outcome of a batch the coordinator evaluated itself (a future's interface)."""
+
+    def __init__(self, fn: Callable, args: tuple):
+        try:
+            self._value, self._exc = fn(*args), None
+        except Exception as exc:  # re-raised where the sweep reads it, as from a worker
+            self._value, self._exc = None, exc
+
+    def result(self) -> Any:
+        if self._exc is not None:
+            raise self._exc
+        return self._value
+
+
+def _result(fut: Any) -> Any:
+    try:
+        return fut.result()
+    except BaseException as exc:
+        if _is_executor_failure(exc):
+            raise ExecutorError(f"a worker was lost ({type(exc).__name__}: {exc}); "
+                                "no record was written for the unit it ran") from exc
+        raise
+
+
+def _run_split(claims: Sequence[Claim], configs: list[dict], backend: _Backend,
+               emit: Callable[[dict], None]) -> None:
+    """Whole claims on the workers; sweep claims here with their instances on the workers."""
+    disp = _Dispatcher(backend)
+    batch_results: dict[tuple, list] = {}
+    whole_left = 0
+
+    def handle(tag: tuple, fut: Any) -> None:
+        nonlocal whole_left
+        if tag[0] == "error":  # ``fut`` is the exception the back end raised on submit
+            raise ExecutorError(f"a worker was lost or the {backend.name} back end refused work "
+                                f"({type(fut).__name__}: {fut})") from fut
+        if tag[0] == "claim":
+            whole_left -= 1
+            emit(_result(fut))
+        else:
+            batch_results[tag] = fut  # its result (or its exception) is read by its sweep
+
+    sweep_no = itertools.count()
+
+    def instance_map(evaluate: Callable, cfgs: list) -> list:
+        if not cfgs:
+            return []
+        # The first instance here: it tells how long the sweep takes, and a cheap sweep
+        # stays here.  Either way every outcome comes from evaluate_instance.
+        t0 = time.perf_counter()
+        first = evaluate_instance(evaluate, cfgs[0])
+        rest = cfgs[1:]
+        if not rest or (time.perf_counter() - t0) * len(rest) < MIN_SHIPPED_SWEEP_S:
+            return [first] + [evaluate_instance(evaluate, c) for c in rest]
+        # The coordinator evaluates batches too while it waits: it counts as a worker.
+        n_batches = min(len(rest), BATCHES_PER_WORKER * (backend.slots + 1))
+        key = next(sweep_no)
+        tags = [("batch", key, b) for b in range(n_batches)]
+        # Round robin, so that instances that grow with their index spread evenly.
+        for b, tag in enumerate(tags):
+            disp.add_batch(tag, _worker_evaluate, evaluate, rest[b::n_batches])
+        while not all(t in batch_results for t in tags):
+            mine = disp.take_batch()
+            if mine is not None:
+                tag, _, args = mine  # no thread capping here: this process already is
+                batch_results[tag] = _Evaluated(evaluate_instances, args)
+            else:
+                handle(*disp.events.get())
+        out: list = [None] * len(rest)
+        for b, t in enumerate(tags):
+            out[b::n_batches] = _result(batch_results.pop(t))
+        return [first] + out
+
+    by_id = {c.id: c for c in claims}
+    split = [cfg for cfg in configs if calls_sweep(by_id[cfg["claim_id"]].check)]
+    whole = [cfg for cfg in configs if cfg not in split]
+    try:
+        for cfg in whole:
+            whole_left += 1
+            disp.add_claim(("claim", cfg["claim_id"]), _worker_run, cfg)
+        with single_threaded():
+            for cfg in split:
+                token = _INSTANCE_MAP.set(instance_map)
+                try:
+                    emit(run_config(cfg))
+                finally:
+                    _INSTANCE_MAP.reset(token)
+                while not disp.events.empty():  # records of whole claims, as they come
+                    handle(*disp.events.get())
+            # No sweep claim left: this process takes whole claims too.
+            while whole_left:
+                mine = disp.take_claim()
+                if mine is None:
+                    handle(*disp.events.get())
+                    continue
+                whole_left -= 1
+                emit(run_config(mine[2][0]))
+    finally:
+        disp.close()
 
 
 def claim_digest(c: Claim) -> str:

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from lintheory import executor as E
-from lintheory.claims import claim_seed
+from lintheory.claims import claim_seed, sweep
 from lintheory.cli import main
 
 # Cheap claims that still exercise a solver and a failing (printed) statement with a
@@ -54,13 +54,15 @@ def test_serial_report_covers_a_failing_claim(serial_report):
     assert printed["verdict"] == "fails" and printed["counterexample"] is not None
 
 
-def test_jobs_2_gives_identical_records(tmp_path, serial_report):
+def test_jobs_2_gives_identical_records(tmp_path, serial_report, monkeypatch):
+    monkeypatch.setattr(E, "MIN_SHIPPED_SWEEP_S", 0.0)  # every sweep's instances cross processes
     assert main(["verify", *CLAIM_ARGS, "--seed", "3", "--jobs", "2", "--out", str(tmp_path)]) == 0
     assert _strip(_report(tmp_path)) == _strip(serial_report)
 
 
 def test_dask_local_cluster_gives_identical_report(tmp_path, serial_report, monkeypatch):
     distributed = pytest.importorskip("distributed")
+    monkeypatch.setattr(E, "MIN_SHIPPED_SWEEP_S", 0.0)  # every sweep's instances go to the cluster
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
                                   dashboard_address=None) as cluster:
         code = main(["verify", *CLAIM_ARGS, "--seed", "3", "--executor", "dask",
@@ -232,3 +234,98 @@ def test_serial_run_is_single_threaded_and_restores(monkeypatch):
     (rec,) = E.run_many([fake])
     assert rec["details"]["torch"] == 1 and set(rec["details"]["blas"]) == {1}
     assert torch.get_num_threads() == before
+
+
+# ------------------------------------------------------- instance batches of one claim
+
+def _sweep_probe(trace_dir, *, crash_at=None, die_on_worker=False):
+    """A claim whose check sweeps 40 instances, leaving a file per evaluation (who ran it)."""
+    import os
+    import time
+    from pathlib import Path
+
+    import numpy as np
+
+    from lintheory import claims as C
+
+    coordinator = os.getpid()
+
+    def check(ctx):
+        def evaluate(cfg):
+            (Path(trace_dir) / f"{os.getpid()}-{cfg['i']}").touch()
+            time.sleep(0.01)
+            if cfg["i"] == crash_at:
+                raise ValueError(f"instance {cfg['i']} crashed")
+            if die_on_worker and os.getpid() != coordinator:
+                os._exit(3)
+            if cfg["i"] % 7 == 3:
+                raise C.Inconclusive("route not trusted here")
+            return float(np.random.default_rng(cfg["seed"]).random() * cfg["i"] / 40)
+
+        return sweep([{"i": i, "seed": 1000 + i} for i in range(40)], evaluate, 0.5)
+
+    return C.Claim(id="svm.executor_probe.sweep", paper="-", source="-", statement="-",
+                   form="derived", method="-", expected="fails", check=check)
+
+
+def _who_ran(trace_dir):
+    names = [p.name.split("-") for p in trace_dir.iterdir()]
+    for p in trace_dir.iterdir():
+        p.unlink()
+    return {int(pid) for pid, _ in names}, sorted(int(i) for _, i in names)
+
+
+def test_sweep_instances_run_on_workers_with_the_serial_evidence(tmp_path, monkeypatch):
+    import os
+
+    from lintheory import claims as C
+
+    probe = _sweep_probe(tmp_path)
+    monkeypatch.setitem(C._REGISTRY, probe.id, probe)
+    monkeypatch.setattr(E, "MIN_SHIPPED_SWEEP_S", 0.0)
+    (serial,) = E.run_many([probe])
+    pids, done = _who_ran(tmp_path)
+    assert pids == {os.getpid()} and done == list(range(40))
+    (parallel,) = E.run_many([probe], jobs=2)
+    pids, done = _who_ran(tmp_path)
+    assert len(pids) == 2 and done == list(range(40)), (pids, done)  # each instance once
+    serial.pop("seconds"), parallel.pop("seconds")
+    assert parallel == serial
+    assert serial["verdict"] == "fails" and serial["details"]["untrusted_instances"] == 6
+    assert C.calls_sweep(probe.check)
+
+
+def test_crashing_instance_on_a_worker_is_recorded_like_serial(tmp_path, monkeypatch):
+    from lintheory import claims as C
+
+    probe = _sweep_probe(tmp_path, crash_at=31)
+    monkeypatch.setitem(C._REGISTRY, probe.id, probe)
+    monkeypatch.setattr(E, "MIN_SHIPPED_SWEEP_S", 0.0)
+    (serial,) = E.run_many([probe])
+    (parallel,) = E.run_many([probe], jobs=2)
+    for rec in (serial, parallel):
+        assert rec["verdict"] == "inconclusive"
+        assert rec["details"]["inconclusive_reason"] == "check crashed: ValueError: instance 31 crashed"
+
+
+def test_lost_worker_stops_the_run(tmp_path, monkeypatch):
+    from lintheory import claims as C
+    from lintheory.errors import ExecutorError
+
+    probe = _sweep_probe(tmp_path, die_on_worker=True)
+    monkeypatch.setitem(C._REGISTRY, probe.id, probe)
+    monkeypatch.setattr(E, "MIN_SHIPPED_SWEEP_S", 0.0)
+    with pytest.raises(ExecutorError, match="worker was lost"):
+        E.run_many([probe], jobs=2)
+
+
+@pytest.mark.parametrize("claim_id, sweeps", [
+    ("svm.prop2_1.direction", True),            # sweep called in the check
+    ("svm.etf.gram", True),                     # ... in a check built by a factory
+    ("proofs.svm.thmD1.is_maximum", False),     # a derivation
+    ("coto.train.pruning_robustness.relu", False),
+])
+def test_calls_sweep_tells_sweep_claims_apart(claim_id, sweeps):
+    from lintheory.claims import calls_sweep, registry
+
+    assert calls_sweep(registry()[claim_id].check) is sweeps
