@@ -174,22 +174,21 @@ def _convex(ctx):
               "max |A.18 - water-filling| reported",
        expected="holds")
 def _noclip(ctx):
-    diffs = []
-
     def ev(cfg):
         h, d = light_tailed(cfg["n"], cfg["p"], seed=cfg["seed"])
         assert no_clip_margin(h, d, cfg["p"]) >= 0
         s = _scores(h, d)
         qa = printed.a18_drop_probabilities(h, d, cfg["p"])
         c = _cvx(h, d, cfg["p"])
-        diffs.append(float(np.max(np.abs(qa - solve_drop_probabilities(h, d, cfg["p"]).probs))))
+        diff = float(np.max(np.abs(qa - solve_drop_probabilities(h, d, cfg["p"]).probs)))
         fa, fc = _f(s, qa), _f(s, c.probs)
-        return max((fa - fc) / fc, (_dual(s, c, cfg["p"]) - fa) / fa)
+        return max((fa - fc) / fc, (_dual(s, c, cfg["p"]) - fa) / fa), diff
 
     cfgs = [{"n": n, "p": p, "seed": int(ctx.rng(i, j).integers(2**31))}
             for i, n in enumerate(ctx.pick([10, 200], [10, 200, 1000]))
             for j, p in enumerate([0.4, 0.6, 0.9])]
     ev_ = sweep(cfgs, ev, CVXPY_TOL)
+    diffs = ev_.instance_data
     ev_.details["max_abs_a18_minus_waterfill"] = max(diffs) if diffs else None
     return ev_
 
@@ -203,18 +202,14 @@ def _noclip(ctx):
               "against the certified water-filling optimum; variance ratio A.18/optimum reported",
        expected="fails")
 def _a18(ctx):
-    ratios, ratios_cvx, clipped = [], [], []
-
     def ev(cfg):
         h, d = heavy_tailed(cfg["n"], cfg["sigma"], seed=cfg["seed"])
         s = _scores(h, d)
         pa = solve_drop_probabilities(h, d, cfg["p"], method="paper")
         c = _cvx(h, d, cfg["p"])
         w = solve_drop_probabilities(h, d, cfg["p"])
-        ratios.append(pa.variance / w.variance)
-        ratios_cvx.append(pa.variance / c.variance)
-        clipped.append(pa.n_clipped / cfg["n"])
-        return (_f(s, pa.probs) - _f(s, c.probs)) / _f(s, c.probs)
+        stats = (pa.variance / w.variance, pa.variance / c.variance, pa.n_clipped / cfg["n"])
+        return (_f(s, pa.probs) - _f(s, c.probs)) / _f(s, c.probs), stats
 
     def recheck(cfg):
         h, d = heavy_tailed(cfg["n"], cfg["sigma"], seed=cfg["seed"])
@@ -224,6 +219,7 @@ def _a18(ctx):
 
     cfgs = list(_heavy_configs(ctx, [1.0, 2.0, 3.0], [0.3, 0.5, 0.9], ctx.pick(1, 5), ctx.pick(200, 1000)))
     ev_ = sweep(cfgs, ev, CVXPY_TOL, recheck=recheck, size=lambda c: (c["n"], -c["sigma"]))
+    ratios, ratios_cvx, clipped = (list(col) for col in zip(*ev_.instance_data)) if ev_.instance_data else ([], [], [])
     if ratios:
         ev_.details.update(variance_ratio_a18_over_opt={"min": min(ratios), "median": float(np.median(ratios)),
                                                         "max": max(ratios)},
@@ -288,8 +284,6 @@ def _a18_uniform_eq(ctx):
               f"(stationarity, dual feasibility, slackness, duality gap with nu=1/kappa^2); tolerance {CVXPY_TOL}",
        expected="holds")
 def _waterfill(ctx):
-    kkts = []
-
     def ev(cfg):
         if cfg["sigma"] < 0:
             h, d = light_tailed(cfg["n"], cfg["p"], seed=cfg["seed"])
@@ -301,8 +295,7 @@ def _waterfill(ctx):
         fw, fc = _f(s, w.probs), _f(s, c.probs)
         g = _dual(s, c, cfg["p"])
         k = kkt_residuals(s, w.probs, cfg["p"])
-        kkts.append(k["max"])
-        return max((fw - fc) / fc, (g - fw) / fw, k["max"])
+        return max((fw - fc) / fc, (g - fw) / fw, k["max"]), k["max"]
 
     cfgs = []
     i = 0
@@ -314,6 +307,7 @@ def _waterfill(ctx):
                     cfgs.append({"n": ctx.pick(200, 1000), "sigma": sigma, "p": p, "zeros": zeros,
                                  "seed": int(ctx.rng(i).integers(2**31))})
     ev_ = sweep(cfgs, ev, CVXPY_TOL)
+    kkts = ev_.instance_data
     if kkts:
         ev_.details["waterfill_kkt_max"] = max(kkts)
     return ev_
@@ -346,16 +340,14 @@ def _sparsity(ctx):
        method=f"mean of A.18's p_i minus p on heavy-tailed inputs; tolerance {SPARSITY_TOL}",
        expected="fails")
 def _sparsity_printed(ctx):
-    over = []
-
     def ev(cfg):
         h, d = heavy_tailed(cfg["n"], cfg["sigma"], seed=cfg["seed"])
         m = solve_drop_probabilities(h, d, cfg["p"], method="paper").mean_sparsity
-        over.append(m - cfg["p"])
-        return abs(m - cfg["p"])
+        return abs(m - cfg["p"]), m - cfg["p"]
 
     ev_ = sweep(list(_heavy_configs(ctx, [0.5, 2.0], [0.3, 0.9], 2, 500)), ev, SPARSITY_TOL,
                 size=lambda c: (c["n"], c["sigma"]))
+    over = ev_.instance_data
     ev_.details["mean_p_minus_target"] = {"min": min(over), "max": max(over)} if over else None
     return ev_
 
@@ -477,8 +469,6 @@ def _ties(ctx):
               f"{SCIPY_GAMMA_TOL}",
        expected="holds")
 def _gamma(ctx):
-    vals = []
-
     def ev(cfg):
         r = np.random.default_rng(cfg["seed"])
         if cfg["layer"]:
@@ -494,13 +484,12 @@ def _gamma(ctx):
             h, d = heavy_tailed(cfg["n"], 1.0, seed=r)
             q = r.uniform(0, 0.9, cfg["n"])
             g_cf, g_sp = optimal_gamma(h, d, q), scipy_optimal_gamma(h, d, q)
-        vals.append(g_cf)
-        return abs(g_cf - g_sp)
+        return abs(g_cf - g_sp), g_cf
 
     cfgs = [{"n": n, "layer": lay, "p": p, "seed": int(ctx.rng(i).integers(2**31))}
             for i, (n, lay, p) in enumerate([(5, False, 0), (100, False, 0), (18, True, 0.5), (18, True, 0.9)])]
     ev_ = sweep(cfgs, ev, SCIPY_GAMMA_TOL)
-    ev_.details["gamma_star"] = vals
+    ev_.details["gamma_star"] = ev_.instance_data
     return ev_
 
 
@@ -687,7 +676,6 @@ def _thm2_iff(ctx):
        expected="holds")
 def _thm2_exc(ctx):
     n_mc = ctx.pick(20000, 200000)
-    probs = []
 
     def ev(cfg):
         r, d, q = _l1_instance(dict(cfg, pmin=0.3, pmax=0.7))
@@ -695,13 +683,13 @@ def _thm2_exc(ctx):
         b = gamma_bound(d, cfg["eta"]).bound
         pe = l1_exceedance_probability(d, q, b, cfg["eta"], method="exact")
         mc = montecarlo_l1(d, q, b, eta=cfg["eta"], n_samples=n_mc, rng=r)
-        probs.append(pe)
         if pe < 0.1:
             return np.inf
-        return abs(mc["exceed"] - pe) / mc["exceed_se"]
+        return abs(mc["exceed"] - pe) / mc["exceed_se"], pe
 
     cfgs = [{"n": n, "eta": 1.0, "seed": int(ctx.rng(i).integers(2**31))} for i, n in enumerate([6, 10, 14, 14])]
     ev_ = sweep(cfgs, ev, MC_Z)
+    probs = ev_.instance_data
     if probs:
         ev_.details["exceedance_probability_at_bound"] = probs
         # large n: Monte Carlo only (the CLT puts it near 1/2)

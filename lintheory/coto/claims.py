@@ -179,15 +179,16 @@ def _binomial(ctx):
         g = np.random.default_rng(cfg["seed"])
         idx = (g.random((4000, L)) < p).astype(np.int64) @ (1 << np.arange(L))
         mc = tab[idx]
-        if mc.std() > 0:  # z-scores are reported, not decided on: at extreme p the mean is far from normal
-            zs.append(abs(mc.mean() - decomposed) / (mc.std(ddof=1) / math.sqrt(mc.size)))
-        return abs(direct - decomposed) / max(1.0, abs(direct))
+        z = None  # z-scores are reported, not decided on: at extreme p the mean is far from normal
+        if mc.std() > 0:
+            z = abs(mc.mean() - decomposed) / (mc.std(ddof=1) / math.sqrt(mc.size))
+        return abs(direct - decomposed) / max(1.0, abs(direct)), z
 
-    zs = []
     configs = [{"L": int(ctx.rng(k).integers(1, 9)), "seed": int(ctx.rng(k).integers(2**31)),
                 "p": float(ctx.rng(k, 1).uniform()), "activation": [None, "relu"][k % 2]}
                for k in range(n_inst)]
     ev = sweep(configs, evaluate, tolerance=EXACT_TOL)
+    zs = [z for z in ev.instance_data if z is not None]
     if zs:
         ev.details["mc_mask_sampling_max_z"] = float(max(zs))
         ev.details["mc_mask_sampling_within_3se"] = float(np.mean(np.array(zs) <= 3))
@@ -203,7 +204,6 @@ def _binomial(ctx):
        expected="holds")
 def _mean_network(ctx):
     n_inst = ctx.pick(20, 100)
-    relu_gaps = []
 
     def evaluate(cfg):
         chain = random_lora_chain(cfg["L"], cfg["d"], seed=cfg["seed"], n=5)
@@ -218,13 +218,14 @@ def _mean_network(ctx):
         for i, (w, dw) in enumerate(zip(relu.W, relu.dW)):
             H = H @ (w + cfg["p"] * dw).T
             H = np.maximum(H, 0) if i < cfg["L"] - 1 else H
-        relu_gaps.append(float(np.abs(np.tensordot(mask_probabilities(cfg["p"], cfg["L"]), Pr, axes=1) - H).max()))
-        return max(e1, e2) / scale
+        relu_gap = float(np.abs(np.tensordot(mask_probabilities(cfg["p"], cfg["L"]), Pr, axes=1) - H).max())
+        return max(e1, e2) / scale, relu_gap
 
     configs = [{"L": int(ctx.rng(k).integers(1, 11)), "d": int(ctx.rng(k).integers(1, 5)),
                 "seed": int(ctx.rng(k).integers(2**31)), "p": float(ctx.rng(k, 1).uniform())}
                for k in range(n_inst)]
     ev = sweep(configs, evaluate, tolerance=EXACT_TOL)
+    relu_gaps = ev.instance_data
     ev.details["relu_negative_control_max_gap"] = max(relu_gaps) if relu_gaps else None
     return ev
 
@@ -246,7 +247,6 @@ def _chain_table(cfg):
        expected="holds")
 def _shapley_exact(ctx):
     n_inst = ctx.pick(16, 80)
-    under = []
 
     def evaluate(cfg):
         chain, tab = _chain_table(cfg)
@@ -256,14 +256,16 @@ def _shapley_exact(ctx):
                 abs(ref.sum() - (tab[-1] - tab[0]))]
         if cfg.get("activation") is None:
             errs.append(np.abs(ref - shapley_deep_linear_mse(chain.W, chain.dW, chain.X, chain.Y)).max())
+        short = None  # Gauss-Legendre with one node too few: reported, not decided on
         if cfg["L"] >= 3:
-            under.append(float(np.abs(ref - shapley_multilinear(tab, math.ceil(cfg["L"] / 2) - 1)).max()))
-        return max(errs) / max(1.0, float(np.abs(tab).max()))
+            short = float(np.abs(ref - shapley_multilinear(tab, math.ceil(cfg["L"] / 2) - 1)).max())
+        return max(errs) / max(1.0, float(np.abs(tab).max())), short
 
     configs = [{"L": int(ctx.rng(k).integers(1, 9)), "d": int(ctx.rng(k).integers(1, 4)),
                 "seed": int(ctx.rng(k).integers(2**31)), "activation": [None, "relu"][k % 2]}
                for k in range(n_inst)]
     ev = sweep(configs, evaluate, tolerance=EXACT_TOL)
+    under = [u for u in ev.instance_data if u is not None]
     ev.details["gauss_legendre_one_node_short_max_error"] = max(under) if under else None
     return ev
 
@@ -316,24 +318,24 @@ def _axioms(ctx):
 def _mc(ctx):
     n_inst = ctx.pick(6, 30)
     n_perm, n_owen = ctx.pick(150, 600), ctx.pick(30, 120)
-    zs = []
 
     def evaluate(cfg):
         _, tab = _chain_table(cfg)
         exact = shapley_from_table(tab)
         v = lambda m: tab[mask_index(m)]  # noqa: E731
-        out = 0.0
+        out, zs = 0.0, []
         for est in (shapley_permutation_mc(v, cfg["L"], n_perm, seed=cfg["seed"]),
                     shapley_owen_mc(v, cfg["L"], n_owen, seed=cfg["seed"] + 1)):
             se = np.maximum(est.stderr, 1e-15 * max(1.0, np.abs(exact).max()))
             z = np.abs(est.values - exact) / se
             zs.extend(z.tolist())
             out = max(out, float(z.max()))
-        return out
+        return out, zs
 
     configs = [{"L": int(ctx.rng(k).integers(4, 9)), "d": 3, "seed": int(ctx.rng(k).integers(2**31)),
                 "activation": [None, "relu"][k % 2]} for k in range(n_inst)]
     ev = sweep(configs, evaluate, tolerance=MC_Z_TOL)
+    zs = [z for zs_one in ev.instance_data for z in zs_one]
     if zs:
         ev.details["coverage_2se"] = float(np.mean(np.array(zs) <= 2.0))
         ev.details["n_z"] = len(zs)

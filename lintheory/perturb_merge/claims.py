@@ -135,7 +135,6 @@ def _eq3_printed(ctx):
     per = ctx.pick(25, 200)
     configs = [{"seed": ctx.seed + i, "n": n, "d": d, "shared": sh, "T": 6}
                for k, (n, d, sh) in enumerate(settings) for i in range(k * 10**6, k * 10**6 + per)]
-    stats = {}
 
     def run(cfg):
         rng = np.random.default_rng(cfg["seed"])
@@ -145,14 +144,7 @@ def _eq3_printed(ctx):
     def ev(cfg):
         tasks, out = run(cfg)
         key = f"n={cfg['n']},d={cfg['d']},shared={cfg['shared']}"
-        st = stats.setdefault(key, {"steps_t>=3": 0, "below_0": 0, "above_1": 0, "min": 1.0, "max": 0.0})
-        for a in out["unconstrained"][2:]:
-            st["steps_t>=3"] += 1
-            st["below_0"] += a < 0
-            st["above_1"] += a > 1
-            st["min"] = min(st["min"], a)
-            st["max"] = max(st["max"], a)
-        return max(_outside(a) for a in out["unconstrained"])
+        return max(_outside(a) for a in out["unconstrained"]), (key, list(out["unconstrained"][2:]))
 
     def recheck(cfg):
         # replay the sequence and recompute the worst step's α by a line search on the quadratic model
@@ -171,6 +163,15 @@ def _eq3_printed(ctx):
         return _outside(surrogate_line_minimiser(th, optima, Hs, v))
 
     ev_ = sweep(configs, ev, EXACT_TOL, size=lambda c: (c["n"] + c["d"],), recheck=recheck)
+    stats = {}
+    for key, alphas in ev_.instance_data:  # in config order, as the instances were listed
+        st = stats.setdefault(key, {"steps_t>=3": 0, "below_0": 0, "above_1": 0, "min": 1.0, "max": 0.0})
+        for a in alphas:
+            st["steps_t>=3"] += 1
+            st["below_0"] += a < 0
+            st["above_1"] += a > 1
+            st["min"] = min(st["min"], a)
+            st["max"] = max(st["max"], a)
     for st in stats.values():
         st["fraction_outside"] = (st["below_0"] + st["above_1"]) / max(st["steps_t>=3"], 1)
     ev_.details["by_setting"] = stats
@@ -187,7 +188,6 @@ def _eq3_printed(ctx):
 def _eq3_corrected(ctx):
     configs = [{"seed": ctx.seed + i, "d": 2 + i % 6, "t": 2 + i % 5, "kind": ("dense", "rank", "diag")[i % 3]}
                for i in range(ctx.pick(20, 200))]
-    outside = []
 
     def ev(cfg):
         rng = np.random.default_rng(cfg["seed"])
@@ -196,11 +196,10 @@ def _eq3_corrected(ctx):
         q = constrained_alpha_cvxpy(inst["theta_prev"], inst["optima"], inst["curvatures"], inst["delta"])
         if q["kkt"] > 1e-6:
             raise Inconclusive(f"cvxpy KKT residual {q['kkt']:.2e}")
-        outside.append(r.clipped)
-        return abs(r.alpha - q["alpha"])
+        return abs(r.alpha - q["alpha"]), r.clipped
 
     ev_ = sweep(configs, ev, QP_TOL)
-    ev_.details["instances_clipped"] = int(np.sum(outside))
+    ev_.details["instances_clipped"] = int(np.sum(ev_.instance_data))
     return ev_
 
 
@@ -325,7 +324,6 @@ def _cs(ctx):
 @_single_threaded
 def _dominates(ctx):
     configs = [{"seed": ctx.seed + i, "d": 2 + i % 6, "T": 5} for i in range(ctx.pick(40, 300))]
-    ratios = []
 
     def run(cfg):
         rng = np.random.default_rng(cfg["seed"])
@@ -340,12 +338,12 @@ def _dominates(ctx):
         return res
 
     def ev(cfg):
-        worst = 0.0
+        worst, ratios = 0.0, []
         for prev, opts, Hs, v in run(cfg):
             r = bound_terms(prev, opts, Hs, v).ratio
             ratios.append(r)
             worst = max(worst, r)
-        return worst
+        return worst, ratios
 
     def recheck(cfg):
         worst = 0.0
@@ -357,7 +355,7 @@ def _dominates(ctx):
         return worst
 
     ev_ = sweep(configs, ev, FIRST_TERM_DOMINATES_RATIO, recheck=recheck)
-    r = np.array(ratios)
+    r = np.array([x for ratios in ev_.instance_data for x in ratios])
     ev_.details.update(ratio_median=float(np.median(r)), ratio_max=float(r.max()),
                        fraction_above_half=float(np.mean(r > 0.5)), steps=len(r))
     return ev_
@@ -427,7 +425,6 @@ def _fd_order(ctx):
 
     base = np.geomspace(0.0125, 0.1, 6)
     configs = [{"seed": ctx.seed + i} for i in range(ctx.pick(4, 40))]
-    slopes, bias05 = [], []
 
     def ev(cfg):
         rng = np.random.default_rng(cfg["seed"])
@@ -450,12 +447,12 @@ def _fd_order(ctx):
         err = np.array([abs(float(fd_quadratic_form(f, th, v, e)) - vHv) for e in eps])
         sl = loglog_slope(eps, err)
         coef = err[0] / eps[0] ** 2
-        slopes.append(sl)
-        bias05.append(abs(float(fd_quadratic_form(f, th, v, 0.5)) - vHv) / vHv)
-        return max(abs(sl - 2.0), abs(coef - abs(d4) / 12.0) / (abs(d4) / 12.0))
+        bias = abs(float(fd_quadratic_form(f, th, v, 0.5)) - vHv) / vHv
+        return max(abs(sl - 2.0), abs(coef - abs(d4) / 12.0) / (abs(d4) / 12.0)), (sl, bias)
 
     ev_ = sweep(configs, ev, SLOPE_TOL)
-    ev_.details.update(slopes=slopes, relative_bias_at_eps_0_5=bias05)
+    ev_.details.update(slopes=[sl for sl, _ in ev_.instance_data],
+                       relative_bias_at_eps_0_5=[b for _, b in ev_.instance_data])
     return ev_
 
 
@@ -524,7 +521,6 @@ def _unbiased(ctx):
     configs = [{"seed": ctx.seed + i, "p0": [1 / 3, 0.0, 0.8, 0.5][i % 4], "eps": [0.5, 1.0, 0.25, 0.1][i % 4],
                 "model": ("logistic", "mlp")[i % 2]} for i in range(ctx.pick(8, 40))]
     n_mc = ctx.pick(4000, 40000)
-    exact_err = []
 
     def ev(cfg):
         rng = np.random.default_rng(cfg["seed"])
@@ -545,14 +541,15 @@ def _unbiased(ctx):
         reg = regularised_loss(f, th0, D, sched)
         (g_reg,) = torch.autograd.grad(reg, D)
         enum = float(expected_perturbed_loss(f, th0, v, sched))
-        exact_err.append(abs(enum - float(reg.detach())) / (1 + abs(float(reg.detach()))))
+        exact_err = abs(enum - float(reg.detach())) / (1 + abs(float(reg.detach())))
         mc = monte_carlo_perturbed(f, th0, v, sched, n_mc, rng)
         z_loss = abs(mc["loss"] - float(reg.detach())) / (mc["loss_se"] + 1e-12)
         z_grad = np.abs(mc["grad"] - g_reg.numpy()) / (mc["grad_se"] + 1e-12 * (1 + np.abs(g_reg.numpy())))
-        return max(z_loss, float(z_grad.max()), exact_err[-1] / 1e-12 * MC_Z)
+        return max(z_loss, float(z_grad.max()), exact_err / 1e-12 * MC_Z), exact_err
 
     ev_ = sweep(configs, ev, MC_Z)
-    ev_.details.update(monte_carlo_samples=n_mc, enumeration_vs_eq14_max=max(exact_err))
+    ev_.details.update(monte_carlo_samples=n_mc,
+                       enumeration_vs_eq14_max=max(ev_.instance_data) if ev_.instance_data else None)
     return ev_
 
 
@@ -763,16 +760,15 @@ def _fisher_alphas(cfg, device="cpu"):
 def _fisher_printed(ctx):
     configs = [{"seed": ctx.seed + i, "T": 4, "n": 400, "d": 4, "noise_a": 0.1, "noise_b": 2.0}
                for i in range(ctx.pick(2, 10))]
-    excess = []
 
     def ev(cfg):
         out = _fisher_alphas(cfg, ctx.device)
         h, f = out["hessian_diag"], out["fisher_diag"]
-        excess.append([fl - hl for fl, hl in zip(f.total_loss, h.total_loss)])
-        return max(abs(a - b) for a, b in zip(h.unconstrained, f.unconstrained)) / 0.1 * 1.0
+        excess = [fl - hl for fl, hl in zip(f.total_loss, h.total_loss)]
+        return max(abs(a - b) for a, b in zip(h.unconstrained, f.unconstrained)) / 0.1 * 1.0, excess
 
     ev_ = sweep(configs, ev, 1.0)
-    ev_.details["excess_total_loss_fisher_minus_hessian"] = excess
+    ev_.details["excess_total_loss_fisher_minus_hessian"] = ev_.instance_data
     ev_.details["error_unit"] = "max |α_F − α_H| / 0.1"
     return ev_
 
@@ -788,17 +784,15 @@ def _fisher_printed(ctx):
 def _fisher_corrected(ctx):
     configs = [{"seed": ctx.seed + i, "T": 4, "n": 2000, "d": 4, "noise_a": 0.5, "noise_b": 0.5}
                for i in range(ctx.pick(2, 10))]
-    diffs = []
 
     def ev(cfg):
         out = _fisher_alphas(cfg, ctx.device)
         h, f = out["hessian_diag"], out["fisher_diag"]
         dd = max(abs(a - b) for a, b in zip(h.unconstrained, f.unconstrained))
-        diffs.append(dd)
-        return dd / 0.1
+        return dd / 0.1, dd
 
     ev_ = sweep(configs, ev, 1.0)
-    ev_.details["max_abs_alpha_difference"] = diffs
+    ev_.details["max_abs_alpha_difference"] = ev_.instance_data
     return ev_
 
 
@@ -855,8 +849,6 @@ def _logistic_gap(ctx):
     from .train import make_model, run_sequence
 
     configs = [{"seed": ctx.seed + i, "T": 3, "n": 200, "d": 4, "scale": 1.5} for i in range(ctx.pick(1, 10))]
-    fisher_gaps = []
-    runs = {}
 
     def run(cfg, curvature, grid=None):
         rng = np.random.default_rng(cfg["seed"])
@@ -870,8 +862,8 @@ def _logistic_gap(ctx):
     def ev(cfg):
         r = run(cfg, "hessian")
         f = run(cfg, "fisher_diag")
-        fisher_gaps.append(max(abs(a - b) for a, b in zip(f.unconstrained[1:], f.line_alpha[1:])))
-        return max(abs(a - b) for a, b in zip(r.unconstrained[1:], r.line_alpha[1:]))
+        fisher_gap = max(abs(a - b) for a, b in zip(f.unconstrained[1:], f.line_alpha[1:]))
+        return max(abs(a - b) for a, b in zip(r.unconstrained[1:], r.line_alpha[1:])), fisher_gap
 
     def recheck(cfg):
         from .train import GRID
@@ -880,5 +872,5 @@ def _logistic_gap(ctx):
         return max(abs(a - g) - GRID_TOL for a, g in zip(r.unconstrained[1:], r.grid_alpha[1:]))
 
     ev_ = sweep(configs, ev, TRAIN_TOL, recheck=recheck)
-    ev_.details["max_gap_diag_fisher"] = fisher_gaps
+    ev_.details["max_gap_diag_fisher"] = ev_.instance_data
     return ev_
