@@ -6,25 +6,24 @@
     lintheory verify   [--paper P ...] [--claim ID ...] [--profile quick|full]
                        [--device auto|cpu|cuda] [--seed N] [--jobs N] [--out DIR]
                        [--executor local|dask] [--scheduler ADDRESS] [--resume]
-    lintheory figures  [--only NAME ...] [--out DIR] [--device ...]
+    lintheory figures  [--only NAME ...] [--out DIR] [--device ...] [--jobs N]
     lintheory proofs   [--paper P]
 
 Exit codes: 0 when every verdict equals its expected verdict (skips allowed), 1 when
-any differs, 2 for bad usage or bad input (one line on stderr).
+any differs, 2 for bad usage, bad input or a lost worker (one line on stderr).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from typing import Sequence
 
 from . import __version__
-from .claims import PAPERS, PROFILES, load_claims, registry, run_claim, select_claims
-from .errors import InputError
+from .claims import PAPERS, PROFILES, run_claim, select_claims
+from .errors import ExecutorError, InputError
 from ._device import DEVICES, resolve_device
 from .executor import DEFAULT_CONNECT_TIMEOUT, EXECUTORS
 
@@ -102,6 +101,8 @@ def _parser() -> argparse.ArgumentParser:
     pf.add_argument("--device", choices=DEVICES, default="cpu")
     pf.add_argument("--profile", choices=PROFILES, default="quick")
     pf.add_argument("--seed", type=int, default=0)
+    pf.add_argument("--jobs", type=int, default=1,
+                    help="figures made in parallel by this many local worker processes (default: 1)")
 
     pp = sub.add_parser("proofs", help="run the step-by-step derivation checks")
     pp.add_argument("--paper", help="only the proofs of this paper (e.g. svm, lora_margin)")
@@ -191,6 +192,10 @@ def cmd_verify(args) -> int:
         sys.stderr.write(f"lintheory: interrupted; no report was written; the finished claims "
                          f"are kept in {store.dir} (rerun with --resume)\n")
         return 130
+    except ExecutorError as exc:  # a lost worker decides nothing about a claim
+        sys.stderr.write(f"lintheory: error: {exc}; no report was written; the finished claims "
+                         f"are kept in {store.dir} (rerun with --resume)\n")
+        return EXIT_USAGE
     finally:
         if client is not None:
             client.close()
@@ -208,9 +213,11 @@ def cmd_verify(args) -> int:
 def cmd_figures(args) -> int:
     from .plotting import run_figures
 
+    if args.jobs < 1:
+        raise InputError(f"--jobs must be a positive integer, got {args.jobs}")
     device = resolve_device(args.device)
     written = run_figures(args.out, args.only, profile=args.profile, seed=args.seed, device=device,
-                          on_done=lambda key, paths: sys.stdout.write(
+                          jobs=args.jobs, on_done=lambda key, paths: sys.stdout.write(
                               f"wrote {', '.join(str(p) for p in paths)}\n"))
     sys.stdout.write(f"{len(written)} files in {args.out}\n")
     return EXIT_OK

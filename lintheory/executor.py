@@ -1,27 +1,25 @@
 """How claim runs are spread over processes and machines, and how they are resumed.
 
-Each unit of work is a pure function of its configuration,
+Two kinds of unit of work, each a pure function of its configuration:
 
-.. math:: (\\text{claim id}, \\text{profile}, \\text{run seed}, \\text{device})
-          \\mapsto \\text{record},
+* a whole claim, :math:`(\\text{claim id}, \\text{profile}, \\text{run seed},
+  \\text{device}) \\mapsto \\text{record}`, since every claim derives its own seed from the
+  run seed and its id (:func:`lintheory.claims.claim_seed`);
+* a batch of one sweep's instances, :math:`(\\text{evaluate}, [\\text{config}, \\dots])
+  \\mapsto [\\text{outcome}, \\dots]`, since every instance config carries its own seed and
+  :func:`lintheory.claims.evaluate_instance` decides its outcome wherever it runs.
 
-because every claim derives its own seed from the run seed and its id
-(:func:`lintheory.claims.claim_seed`).  A report therefore does not depend on how
-the work was split: serially, over ``jobs`` local worker processes (joblib/loky), or
-over the workers of an existing Dask cluster.  Only the ``seconds`` field of a record
-(wall time) differs between runs.
+A report therefore does not depend on how the work was split: serially, over ``jobs``
+local processes (joblib's loky pool), or over the workers of an existing Dask cluster.
+Only the ``seconds`` field of a record (wall time) differs between runs.
 
-Three back ends, one function (:func:`map_unordered`):
+:func:`run_many` sends claims that do not sweep to the workers whole, and runs the
+body of each claim that sweeps in this process, shipping its sweeps' instances to the
+workers in batches, so that one claim with many instances uses every worker.
+:func:`map_unordered` is the plain version (any picklable function over a list of
+configs), used by ``lintheory figures --jobs``.
 
-``jobs=1``
-    in this process, in order;
-``jobs=N``
-    ``N`` loky worker processes (:mod:`joblib`), so that ``N`` workers use ``N`` cores;
-``client=``
-    a :class:`distributed.Client` connected to an existing scheduler
-    (:func:`connect_dask`); no scheduler is started here.
-
-Every claim runs with one BLAS/OpenMP thread and one torch thread on every back end
+Every unit runs with one BLAS/OpenMP thread and one torch thread on every back end
 (:func:`single_threaded`): thread counts change the order of floating-point sums, and
 the records must be identical bit for bit.
 
@@ -42,7 +40,6 @@ import queue
 import threading
 import time
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -201,14 +198,6 @@ def _worker_info() -> dict:
     return {"lintheory": lintheory.__version__, "python": platform.python_version()}
 
 
-def _joblib_available() -> bool:
-    try:
-        import joblib  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def map_unordered(fn: Callable[[Any], Any], items: Sequence[Any], *, jobs: int = 1,
                   client: Any = None) -> Iterator[Any]:
     """Yield ``fn(item)`` for every item, in completion order.
@@ -246,10 +235,8 @@ def map_unordered(fn: Callable[[Any], Any], items: Sequence[Any], *, jobs: int =
     elif jobs == 1 or len(items) <= 1:
         for it in items:
             yield fn(it)
-    elif _joblib_available():
+    else:
         yield from _map_joblib(fn, items, jobs)
-    else:  # same results, stdlib processes: joblib is an optional extra (lintheory[dist])
-        yield from _map_stdlib(fn, items, jobs)
 
 
 def _loky_pool(workers: int):
@@ -274,25 +261,6 @@ def _map_joblib(fn, items, jobs):
     finally:
         for f in futs:
             f.cancel()
-
-
-def _map_stdlib(fn, items, jobs):
-    import multiprocessing as mp
-
-    saved = {k: os.environ.get(k) for k in _THREAD_VARS}
-    os.environ.update({k: "1" for k in _THREAD_VARS})  # inherited by the spawned workers
-    try:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(items)),
-                                 mp_context=mp.get_context("spawn")) as pool:
-            futs = [pool.submit(fn, it) for it in items]
-            for f in as_completed(futs):
-                yield f.result()
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _map_dask(fn, items, client):
@@ -425,10 +393,6 @@ def run_many(claims: Sequence[Claim], *, profile: str = "quick", seed: int = 0,
         with single_threaded():
             for cfg in configs:
                 emit(run_config(cfg))
-    elif client is None and not _joblib_available():
-        # The stdlib pool cannot ship a sweep's closures: whole claims only.
-        for rec in map_unordered(_worker_run, configs, jobs=jobs):
-            emit(rec)
     else:
         # This process works too (sweep claims, batches while it waits, whole claims at the
         # end), so N local jobs are this process and N - 1 workers.
@@ -442,6 +406,9 @@ def run_many(claims: Sequence[Claim], *, profile: str = "quick", seed: int = 0,
 MIN_SHIPPED_SWEEP_S = 0.2
 #: Batches per worker and sweep: several, so that unequal instances even out.
 BATCHES_PER_WORKER = 4
+#: Whether the coordinating process evaluates batches of its own sweep while it waits.
+#: The tests turn it off so that every shipped batch really crosses a process boundary.
+COORDINATOR_TAKES_BATCHES = True
 
 
 class _Backend:
@@ -602,7 +569,7 @@ def _run_split(claims: Sequence[Claim], configs: list[dict], backend: _Backend,
         for b, tag in enumerate(tags):
             disp.add_batch(tag, _worker_evaluate, evaluate, rest[b::n_batches])
         while not all(t in batch_results for t in tags):
-            mine = disp.take_batch()
+            mine = disp.take_batch() if COORDINATOR_TAKES_BATCHES else None
             if mine is not None:
                 tag, _, args = mine  # no thread capping here: this process already is
                 batch_results[tag] = _Evaluated(evaluate_instances, args)

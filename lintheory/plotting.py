@@ -16,7 +16,7 @@ from typing import Callable
 
 from .errors import InputError
 
-__all__ = ["figure", "FigureContext", "figure_registry", "run_figures", "STYLE_PATH"]
+__all__ = ["figure", "FigureContext", "figure_registry", "run_figures", "make_figure", "STYLE_PATH"]
 
 STYLE_PATH = Path(__file__).with_name("lintheory.mplstyle")
 
@@ -70,16 +70,15 @@ def figure_registry() -> dict[str, FigureSpec]:
 
 
 def run_figures(out_dir, only=None, *, profile: str = "quick", seed: int = 0,
-                device: str = "cpu", on_done: Callable[[str, list], None] | None = None) -> list[Path]:
+                device: str = "cpu", jobs: int = 1,
+                on_done: Callable[[str, list], None] | None = None) -> list[Path]:
     """Make the selected figures and write PDF and PNG files into ``out_dir``.
 
-    ``only`` selects by full key (``svm_simplex_etf``), by name, or by paper.
+    ``only`` selects by full key (``svm_simplex_etf``), by name, or by paper.  With
+    ``jobs > 1`` the figures are made in parallel, one figure per unit of work
+    (:func:`lintheory.executor.map_unordered`); each is a function of its key, profile,
+    seed and device only, so the figures do not depend on ``jobs``.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     reg = figure_registry()
     chosen = list(reg.values())
     if only:
@@ -90,18 +89,46 @@ def run_figures(out_dir, only=None, *, profile: str = "quick", seed: int = 0,
             raise InputError(f"unknown figure(s) {', '.join(unknown)}; known: {', '.join(reg)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    ctx = FigureContext(profile=profile, seed=seed, device=device)
+    units = [{"key": spec.key, "out_dir": str(out), "profile": profile, "seed": seed, "device": device}
+             for spec in chosen]
     written: list[Path] = []
-    for spec in chosen:
-        with plt.style.context(str(STYLE_PATH)):
-            fig = spec.make(ctx)
-            paths = []
-            for ext in ("pdf", "png"):
-                p = out / f"{spec.key}.{ext}"
-                fig.savefig(p)
-                paths.append(p)
-            plt.close(fig)
+    if jobs > 1:
+        from .executor import map_unordered
+
+        results = map_unordered(_make_figure_worker, units, jobs=jobs)
+    else:
+        results = (make_figure(**u) for u in units)
+    for key, paths in results:
+        paths = [Path(p) for p in paths]
         written += paths
         if on_done is not None:
-            on_done(spec.key, paths)
+            on_done(key, paths)
     return written
+
+
+def make_figure(key: str, out_dir: str, profile: str = "quick", seed: int = 0,
+                device: str = "cpu") -> tuple[str, list[str]]:
+    """Make one figure and write ``<out_dir>/<key>.pdf`` and ``.png``; returns the paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    spec = figure_registry()[key]
+    paths = []
+    with plt.style.context(str(STYLE_PATH)):
+        fig = spec.make(FigureContext(profile=profile, seed=seed, device=device))
+        for ext in ("pdf", "png"):
+            p = Path(out_dir) / f"{key}.{ext}"
+            fig.savefig(p)
+            paths.append(str(p))
+        plt.close(fig)
+    return key, paths
+
+
+def _make_figure_worker(unit: dict) -> tuple[str, list[str]]:
+    """:func:`make_figure` in a worker process, with one BLAS/torch thread."""
+    from .executor import _cap_worker_threads
+
+    _cap_worker_threads()
+    return make_figure(**unit)

@@ -127,3 +127,14 @@ def test_replay_command_from_report_and_json(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["verdict"] == "holds"
     assert main(["replay", "svm.etf.gramm", "--counterexample", "{}"]) == 2
     assert main(["replay", "svm.etf.gram", "--counterexample", "not json"]) == 2
+
+
+def test_figures_jobs_2_writes_the_same_images(tmp_path):
+    serial, parallel = tmp_path / "serial", tmp_path / "jobs"
+    assert main(["figures", "--only", "svm", "--out", str(serial)]) == 0
+    assert main(["figures", "--only", "svm", "--jobs", "2", "--out", str(parallel)]) == 0
+    pngs = sorted(p.name for p in serial.glob("*.png"))
+    assert len(pngs) >= 2 and pngs == sorted(p.name for p in parallel.glob("*.png"))
+    for name in pngs:  # Agg writes no timestamp into a PNG: equal pixels give equal bytes
+        assert (serial / name).read_bytes() == (parallel / name).read_bytes(), name
+    assert main(["figures", "--jobs", "0", "--out", str(parallel)]) == 2

@@ -62,7 +62,7 @@ def test_jobs_2_gives_identical_records(tmp_path, serial_report, monkeypatch):
 
 def test_dask_local_cluster_gives_identical_report(tmp_path, serial_report, monkeypatch):
     distributed = pytest.importorskip("distributed")
-    monkeypatch.setattr(E, "MIN_SHIPPED_SWEEP_S", 0.0)  # every sweep's instances go to the cluster
+    _ship_every_batch(monkeypatch)  # every sweep's instances (but the first) go to the cluster
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
                                   dashboard_address=None) as cluster:
         code = main(["verify", *CLAIM_ARGS, "--seed", "3", "--executor", "dask",
@@ -193,8 +193,6 @@ def test_map_unordered_back_ends_agree(monkeypatch):
     items = [-3, 1, -2, 5]
     assert list(E.map_unordered(abs, items)) == [3, 1, 2, 5]  # serial keeps the order
     assert sorted(E.map_unordered(abs, items, jobs=2)) == [1, 2, 3, 5]
-    monkeypatch.setattr(E, "_joblib_available", lambda: False)  # stdlib processes
-    assert sorted(E.map_unordered(abs, items, jobs=2)) == [1, 2, 3, 5]
     with pytest.raises(E.InputError, match="positive"):
         list(E.map_unordered(abs, items, jobs=0))
 
@@ -268,6 +266,12 @@ def _sweep_probe(trace_dir, *, crash_at=None, die_on_worker=False):
                    form="derived", method="-", expected="fails", check=check)
 
 
+def _ship_every_batch(monkeypatch):
+    """Every sweep ships its instances (but the first), and only workers take them."""
+    monkeypatch.setattr(E, "MIN_SHIPPED_SWEEP_S", 0.0)
+    monkeypatch.setattr(E, "COORDINATOR_TAKES_BATCHES", False)
+
+
 def _who_ran(trace_dir):
     names = [p.name.split("-") for p in trace_dir.iterdir()]
     for p in trace_dir.iterdir():
@@ -282,7 +286,7 @@ def test_sweep_instances_run_on_workers_with_the_serial_evidence(tmp_path, monke
 
     probe = _sweep_probe(tmp_path)
     monkeypatch.setitem(C._REGISTRY, probe.id, probe)
-    monkeypatch.setattr(E, "MIN_SHIPPED_SWEEP_S", 0.0)
+    _ship_every_batch(monkeypatch)
     (serial,) = E.run_many([probe])
     pids, done = _who_ran(tmp_path)
     assert pids == {os.getpid()} and done == list(range(40))
@@ -300,7 +304,7 @@ def test_crashing_instance_on_a_worker_is_recorded_like_serial(tmp_path, monkeyp
 
     probe = _sweep_probe(tmp_path, crash_at=31)
     monkeypatch.setitem(C._REGISTRY, probe.id, probe)
-    monkeypatch.setattr(E, "MIN_SHIPPED_SWEEP_S", 0.0)
+    _ship_every_batch(monkeypatch)
     (serial,) = E.run_many([probe])
     (parallel,) = E.run_many([probe], jobs=2)
     for rec in (serial, parallel):
@@ -314,7 +318,7 @@ def test_lost_worker_stops_the_run(tmp_path, monkeypatch):
 
     probe = _sweep_probe(tmp_path, die_on_worker=True)
     monkeypatch.setitem(C._REGISTRY, probe.id, probe)
-    monkeypatch.setattr(E, "MIN_SHIPPED_SWEEP_S", 0.0)
+    _ship_every_batch(monkeypatch)
     with pytest.raises(ExecutorError, match="worker was lost"):
         E.run_many([probe], jobs=2)
 
@@ -329,3 +333,20 @@ def test_calls_sweep_tells_sweep_claims_apart(claim_id, sweeps):
     from lintheory.claims import calls_sweep, registry
 
     assert calls_sweep(registry()[claim_id].check) is sweeps
+
+
+def test_lost_worker_exits_2_and_keeps_finished_records(tmp_path, monkeypatch, capsys):
+    from lintheory import claims as C
+
+    probe = _sweep_probe(tmp_path / "trace", die_on_worker=True)
+    (tmp_path / "trace").mkdir()
+    monkeypatch.setitem(C._REGISTRY, probe.id, probe)
+    _ship_every_batch(monkeypatch)
+    out = tmp_path / "rep"
+    # svm.etf.gram sorts first and does not ship anything: its record is finished before the loss
+    assert main(["verify", "--claim", "svm.etf.gram", "--claim", probe.id, "--jobs", "2",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "worker was lost" in err and "--resume" in err
+    assert not (out / "report.json").exists()
+    assert (out / "records" / "svm.etf.gram.json").exists()
