@@ -38,7 +38,6 @@ import json
 import os
 import queue
 import threading
-import time
 from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -401,9 +400,6 @@ def run_many(claims: Sequence[Claim], *, profile: str = "quick", seed: int = 0,
     return sorted(records, key=lambda r: r["id"])
 
 
-#: A sweep whose first instance suggests less work than this (seconds) is evaluated
-#: here: shipping it would cost more than it saves.
-MIN_SHIPPED_SWEEP_S = 0.2
 #: Batches per worker and sweep: several, so that unequal instances even out.
 BATCHES_PER_WORKER = 4
 #: Whether the coordinating process evaluates batches of its own sweep while it waits.
@@ -552,22 +548,16 @@ def _run_split(claims: Sequence[Claim], configs: list[dict], backend: _Backend,
     sweep_no = itertools.count()
 
     def instance_map(evaluate: Callable, cfgs: list) -> list:
-        if not cfgs:
-            return []
-        # The first instance here: it tells how long the sweep takes, and a cheap sweep
-        # stays here.  Either way every outcome comes from evaluate_instance.
-        t0 = time.perf_counter()
-        first = evaluate_instance(evaluate, cfgs[0])
-        rest = cfgs[1:]
-        if not rest or (time.perf_counter() - t0) * len(rest) < MIN_SHIPPED_SWEEP_S:
-            return [first] + [evaluate_instance(evaluate, c) for c in rest]
-        # The coordinator evaluates batches too while it waits: it counts as a worker.
-        n_batches = min(len(rest), BATCHES_PER_WORKER * (backend.slots + 1))
+        if len(cfgs) <= 1:
+            return [evaluate_instance(evaluate, c) for c in cfgs]
+        # Queued at once, so that a free worker starts right away; the coordinator
+        # evaluates batches too while it waits (it counts as a worker), so a cheap sweep
+        # mostly stays here.  Round robin: instances that grow with their index spread.
+        n_batches = min(len(cfgs), BATCHES_PER_WORKER * (backend.slots + 1))
         key = next(sweep_no)
         tags = [("batch", key, b) for b in range(n_batches)]
-        # Round robin, so that instances that grow with their index spread evenly.
         for b, tag in enumerate(tags):
-            disp.add_batch(tag, _worker_evaluate, evaluate, rest[b::n_batches])
+            disp.add_batch(tag, _worker_evaluate, evaluate, cfgs[b::n_batches])
         while not all(t in batch_results for t in tags):
             mine = disp.take_batch() if COORDINATOR_TAKES_BATCHES else None
             if mine is not None:
@@ -575,10 +565,10 @@ def _run_split(claims: Sequence[Claim], configs: list[dict], backend: _Backend,
                 batch_results[tag] = _Evaluated(evaluate_instances, args)
             else:
                 handle(*disp.events.get())
-        out: list = [None] * len(rest)
+        out: list = [None] * len(cfgs)
         for b, t in enumerate(tags):
             out[b::n_batches] = _result(batch_results.pop(t))
-        return [first] + out
+        return out
 
     by_id = {c.id: c for c in claims}
     split = [cfg for cfg in configs if calls_sweep(by_id[cfg["claim_id"]].check)]

@@ -53,10 +53,9 @@ def test_jobs_2_gives_the_serial_records(serial_records, monkeypatch):
     """Whole claims on a worker, sweeps' instances shipped in batches: the same records."""
     from lintheory import executor
 
-    # Ship every sweep, however cheap, and leave every shipped batch to the worker, so that
-    # all instances but each sweep's first run in another process: a check whose evaluate
-    # keeps results by side effect (lost there) gives a different record and fails here.
-    monkeypatch.setattr(executor, "MIN_SHIPPED_SWEEP_S", 0.0)
+    # Leave every batch to the worker, so that every instance of a sweep of two or more runs
+    # in another process: a check whose evaluate keeps results by side effect (lost there)
+    # gives a different record and fails here.
     monkeypatch.setattr(executor, "COORDINATOR_TAKES_BATCHES", False)
     reg = registry()
     parallel = run_many([reg[c] for c in serial_records], profile="quick", seed=0, jobs=2)
