@@ -16,12 +16,12 @@ import numpy as np
 from scipy.optimize import brentq, minimize, minimize_scalar
 
 from .._threads import single_threaded
-from ..claims import Evidence, Inconclusive, sweep
+from ..claims import Inconclusive, sweep
 from ..claims import claim as _register
 from ..errors import SolverError
 from ..svm import hard_margin_svm, multiclass_margin
 from . import printed
-from .closed_form import (adapter, forgetting_margins, merge_coefficients, merged_margins, optimal_lambda,
+from .closed_form import (adapter, merge_coefficients, merged_margins, optimal_lambda,
                           optimum, thresholds)
 from .data import lora_problem, merging_problem
 from .solvers import reduced_2d, solve_logit_space, verify_optimality
@@ -984,8 +984,6 @@ def _robust(ctx):
     from .data import near_orthogonal_features
     from .solvers import solve_full_space
 
-    record = {"deviation_by_tau": []}
-
     def ev(cfg):
         K, Kb, n = cfg["K"], cfg["Kb"], cfg["n"]
         lam = _lam(cfg)
@@ -998,12 +996,13 @@ def _robust(ctx):
                 raise Inconclusive(f"cvxpy KKT {r.kkt}")
             dev = float(np.abs(X @ r.Z.T - L0).max() / np.abs(L0).max())
             devs.append((tau, dev))
-        record["deviation_by_tau"].append({"config": [K, Kb, n, cfg["frac"]], "tau_dev": devs})
         err = devs[0][1]
         for (t1, d1), (t2, d2) in zip(devs, devs[1:]):
             err = max(err, max(0.0, d1 - d2))
-        return err
+        return err, {"config": [K, Kb, n, cfg["frac"]], "tau_dev": devs}
     rng = ctx.rng(12)
     cfgs = [{"K": K, "Kb": Kb, "n": n, "frac": f, "seed": int(rng.integers(2**31))}
             for K, Kb, n in ctx.pick([(5, 2, 3)], [(5, 2, 3), (6, 3, 2), (4, 4, 2)]) for f in ctx.pick([0.3], [0.02, 0.3, 0.8])]
-    return sweep(cfgs, ev, CVXPY_TOL, details=record)
+    ev_ = sweep(cfgs, ev, CVXPY_TOL)
+    ev_.details["deviation_by_tau"] = ev_.instance_data
+    return ev_
