@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/bench_verify.py [--out DIR] [--quick] [--jobs N] [--claim ID ...]
-                                      [--full-profile] [--seed N] [--nice N]
+                                      [--repeat K] [--full-profile] [--seed N] [--nice N]
 
 Measurements (each command runs in its own subprocess, so its numbers are its own):
 
@@ -18,9 +18,11 @@ Measurements (each command runs in its own subprocess, so its numbers are its ow
     the same selection of sweep-heavy claims serially and with ``--jobs N`` (full
     profile; quick profile with ``--quick``): the wall-time ratio (target ≥ 1.6× for
     N = 2), the CPU-time ratio (the parallel overhead) and whether the two reports are
-    identical apart from timing fields.
-``full_profile`` (only with ``--full-profile``)
-    ``lintheory verify --profile full`` over every suite, serially.
+    identical apart from timing fields.  ``--repeat K`` runs K alternating pairs and
+    reports the median ratio (the pair with the median ratio gives the other numbers).
+``full_profile``, ``full_profile_jobs`` (only with ``--full-profile``)
+    ``lintheory verify --profile full`` over every suite, serially and with ``--jobs N``
+    (wall-time ratio, and whether the two reports are identical).
 ``cuda`` (only when torch sees a GPU)
     the same claims on ``--device cpu`` and ``--device cuda``: ratio and agreement.
 
@@ -49,8 +51,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "results"
 #: Claims whose full profile is dominated by large instance sweeps (QP solves and
-#: training); the set is split over the workers claim by claim.  Ids missing from the
-#: registry are dropped (suites come and go); override with --claim.
+#: training), plus three long claims that do not sweep (they go to a worker whole while
+#: the sweeps' instances are split in batches).  Ids missing from the registry are
+#: dropped (suites come and go); override with --claim.
 SWEEP_HEAVY = [
     "svm.prop2_1.closed_form.corrected",
     "svm.prop2_1.closed_form.printed",
@@ -190,6 +193,8 @@ def main(argv=None) -> int:
     ap.add_argument("--nice", type=int, default=0,
                     help="niceness increment of the measured commands; negative (root only) "
                          "shields them from other load on a shared machine")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="serial/--jobs pairs to run, alternating; the median ratio is reported")
     ap.add_argument("--skip-quick-profile", action="store_true",
                     help="only the serial/--jobs comparison (and --full-profile, cuda)")
     args = ap.parse_args(argv)
@@ -228,20 +233,40 @@ def main(argv=None) -> int:
     chosen = args.claim or [c for c in SWEEP_HEAVY if c in known]
     profile = "quick" if args.quick else "full"
     sel = [a for c in chosen for a in ("--claim", c)] + ["--profile", profile, *seed]
-    s, rs = verify(sel, tmp / "serial")
-    j, rj = verify(sel + ["--jobs", str(args.jobs)], tmp / "jobs")
+    # Serial and --jobs alternate, so that a change of the machine's load hits both alike;
+    # the ratio reported is the median of the per-pair ratios.
+    pairs = []
+    for k in range(args.repeat):
+        s, rs = verify(sel, tmp / f"serial{k}")
+        j, rj = verify(sel + ["--jobs", str(args.jobs)], tmp / f"jobs{k}")
+        pairs.append({
+            "serial": s, "parallel": j,
+            "wall_ratio": round(s["wall_s"] / j["wall_s"], 2) if j["wall_s"] else None,
+            "cpu_ratio": round(j["cpu_s"] / s["cpu_s"], 2) if s["cpu_s"] else None,
+            "identical_reports": (rs is not None and rj is not None
+                                  and strip_timing(rs) == strip_timing(rj)),
+        })
+    ratios = sorted(p["wall_ratio"] for p in pairs if p["wall_ratio"] is not None)
+    mid = pairs[sorted(range(len(pairs)), key=lambda i: pairs[i]["wall_ratio"] or 0)[len(pairs) // 2]]
+    s, j = mid["serial"], mid["parallel"]
     result["jobs"] = {
         "profile": profile, "jobs": args.jobs, "claims": chosen, "serial": s, "parallel": j,
-        "wall_ratio": round(s["wall_s"] / j["wall_s"], 2) if j["wall_s"] else None,
-        "cpu_ratio": round(j["cpu_s"] / s["cpu_s"], 2) if s["cpu_s"] else None,
-        "identical_reports": (rs is not None and rj is not None
-                              and strip_timing(rs) == strip_timing(rj)),
+        "wall_ratio": ratios[len(ratios) // 2] if ratios else None,
+        "wall_ratios": [p["wall_ratio"] for p in pairs],
+        "cpu_ratio": mid["cpu_ratio"],
+        "identical_reports": all(p["identical_reports"] for p in pairs),
+        "pairs": pairs,
         "target_wall_ratio": JOBS_TARGET,
     }
 
     if args.full_profile:
-        f, _ = verify(["--profile", "full", *seed], tmp / "full")
+        f, rf = verify(["--profile", "full", *seed], tmp / "full")
         result["full_profile"] = f
+        fj, rfj = verify(["--profile", "full", *seed, "--jobs", str(args.jobs)], tmp / "full_jobs")
+        fj["identical_to_serial"] = (rf is not None and rfj is not None
+                                     and strip_timing(rf) == strip_timing(rfj))
+        fj["wall_ratio"] = round(f["wall_s"] / fj["wall_s"], 2) if fj["wall_s"] else None
+        result["full_profile_jobs"] = fj
 
     if torch.cuda.is_available():
         c_cpu, r_cpu = verify(sel + ["--device", "cpu"], tmp / "cpu")
@@ -264,6 +289,7 @@ def main(argv=None) -> int:
              (f"{profile} {len(chosen)} sweep claims, --jobs {args.jobs}", j)]
     if "full_profile" in result:
         rows.append(("full profile, all suites", result["full_profile"]))
+        rows.append((f"full profile, all suites, --jobs {args.jobs}", result["full_profile_jobs"]))
     print(f"{'run':<40} {'rc':>3} {'claims':>6} {'wall s':>8} {'cpu s':>8} "
           f"{'peak MB (1 proc)':>16} {'peak MB (tree)':>14} {'load':>5}")
     for name, m in rows:
@@ -272,8 +298,13 @@ def main(argv=None) -> int:
               f"{m['loadavg_1min_before']:>5.1f}")
     jb = result["jobs"]
     print(f"\n--jobs {args.jobs} vs serial ({profile} profile): wall ratio {jb['wall_ratio']}x "
+          f"(median of {jb['wall_ratios']}) "
           f"(target >= {JOBS_TARGET}x), CPU-time ratio {jb['cpu_ratio']}, "
           f"identical reports: {jb['identical_reports']}")
+    if "full_profile_jobs" in result:
+        fj = result["full_profile_jobs"]
+        print(f"full profile, all suites: --jobs {args.jobs} wall ratio {fj['wall_ratio']}x, "
+              f"report identical to serial: {fj['identical_to_serial']}")
     if q is not None:
         print(f"quick profile --jobs {args.jobs} report identical to serial: {qj['identical_to_serial']}"
               + (f" (differ: {qj['differing_claims']})" if qj.get("differing_claims") else ""))
