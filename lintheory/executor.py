@@ -235,7 +235,7 @@ def map_unordered(fn: Callable[[Any], Any], items: Sequence[Any], *, jobs: int =
         for it in items:
             yield fn(it)
     else:
-        yield from _map_joblib(fn, items, jobs)
+        yield from _map_loky(fn, items, jobs)
 
 
 def _loky_pool(workers: int):
@@ -249,7 +249,7 @@ def _loky_pool(workers: int):
     return get_reusable_executor(max_workers=workers, env={k: "1" for k in _THREAD_VARS})
 
 
-def _map_joblib(fn, items, jobs):
+def _map_loky(fn, items, jobs):
     from concurrent.futures import as_completed as cf_as_completed
 
     pool = _loky_pool(min(jobs, len(items)))
@@ -570,9 +570,9 @@ def _run_split(claims: Sequence[Claim], configs: list[dict], backend: _Backend,
             out[b::n_batches] = _result(batch_results.pop(t))
         return out
 
-    by_id = {c.id: c for c in claims}
-    split = [cfg for cfg in configs if calls_sweep(by_id[cfg["claim_id"]].check)]
-    whole = [cfg for cfg in configs if cfg not in split]
+    split, whole = [], []
+    for c, cfg in zip(claims, configs):
+        (split if calls_sweep(c.check) else whole).append(cfg)
     try:
         for cfg in whole:
             whole_left += 1
@@ -592,8 +592,9 @@ def _run_split(claims: Sequence[Claim], configs: list[dict], backend: _Backend,
                 if mine is None:
                     handle(*disp.events.get())
                     continue
+                _, _, (cfg,) = mine  # (tag, _worker_run, (config,)): run it here instead
                 whole_left -= 1
-                emit(run_config(mine[2][0]))
+                emit(run_config(cfg))
     finally:
         disp.close()
 
