@@ -89,6 +89,7 @@ def _closed_port() -> int:
 
 
 def test_unreachable_scheduler_exit_2_fast_nothing_written(tmp_path, capsys):
+    pytest.importorskip("distributed")  # the `dist` extra
     out = tmp_path / "rep"
     t0 = time.perf_counter()
     code = main(["verify", "--claim", "svm.etf.gram", "--executor", "dask",
