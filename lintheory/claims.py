@@ -24,8 +24,15 @@ Register a claim with the :func:`claim` decorator::
         ...
         return Evidence(instances=..., max_error=..., tolerance=...)
 
-Claims are discovered by importing ``lintheory.<paper>.claims`` for every paper
-package, and every module of :mod:`proofs_check`.  Every claim gets its own seed,
+Claims are grouped in *suites*: a suite is any module whose import registers claims
+whose ids start with the suite's name.  Suites are discovered through the entry-point
+group ``lintheory.suites`` (name -> module); the five built-in papers and
+:mod:`proofs_check` register there like any user's suite, and ``--suite PATH_OR_MODULE``
+loads one for a single run (see :mod:`lintheory.suites`).  A suite is imported only
+when one of its claims is selected.  Data that describes a paper (verbatim quotes, seed
+lines, stated hypotheses, readings, errata, the index of its results) lives beside the
+suite's code in a TOML file (``paper.toml`` beside a ``claims.py``, or ``<module>.toml``
+beside any other module) and is merged into each claim at registration.  Every claim gets its own seed,
 derived from the run's seed and the claim id, so a claim's record does not depend on
 which other claims ran, in which order, or in which process.
 """
@@ -34,6 +41,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import importlib
 import importlib.util
 import json
@@ -54,10 +62,13 @@ from .errors import ExecutorError, InputError, LintheoryError, NotConvergedError
 __all__ = [
     "PAPERS",
     "VERDICTS",
+    "ERRATUM_KINDS",
     "Claim",
     "Evidence",
     "Context",
     "Inconclusive",
+    "OutsideHypotheses",
+    "ContractError",
     "claim",
     "registry",
     "load_claims",
@@ -65,6 +76,7 @@ __all__ = [
     "claim_seed",
     "run_claim",
     "sweep",
+    "by_reading",
     "evaluate_instance",
     "evaluate_instances",
     "calls_sweep",
@@ -72,16 +84,66 @@ __all__ = [
     "jsonable",
 ]
 
+#: the built-in suites (the five papers' suites and the derivation steps); any suite
+#: registered under the entry-point group ``lintheory.suites`` is known as well
 PAPERS = ("svm", "lora_margin", "s2ft", "adadare", "perturb_merge", "coto", "proofs")
 VERDICTS = ("holds", "fails", "inconclusive", "skipped")
 FORMS = ("printed", "corrected", "derived")
 PROFILES = ("quick", "full")
+#: what an erratum can say of a printed statement
+ERRATUM_KINDS = ("typo", "wrong constant", "false under its stated hypotheses",
+                 "missing hypothesis", "holds only in a narrower regime")
+#: shortest verbatim quote a printed claim may carry
+MIN_QUOTE = 20
 
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[A-Za-z0-9_]+)+$")
 
 
 class Inconclusive(LintheoryError):
     """Raised inside a check when its independent route cannot be trusted."""
+
+
+class OutsideHypotheses(LintheoryError):
+    """Raised by ``evaluate`` when an instance violates the statement's stated hypotheses.
+
+    Such an instance never counts for or against the claim: :func:`sweep` counts it in
+    ``details["outside_hypotheses"]``, and a sweep whose every instance is outside is
+    ``inconclusive`` ("no instance inside the stated hypotheses").
+    """
+
+
+class ContractError(LintheoryError):
+    """A check returned evidence the runner must refuse (e.g. ``fails`` without a counterexample)."""
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One condition a paper states for a statement.
+
+    Attributes
+    ----------
+    text : str
+        The condition in the paper's words (e.g. ``"K̄ = K (L304–305)"``).
+    check : str or None
+        A Python expression over an instance's config (its keys are names; ``math``,
+        ``np``, ``abs``, ``min``, ``max`` are available) that is true inside the
+        hypothesis; :func:`sweep` evaluates it for every instance.  ``None`` when the
+        condition is enforced by the data generator or inside ``evaluate`` (which then
+        raises :class:`OutsideHypotheses`).
+    """
+
+    text: str
+    check: str | None = None
+
+    def holds_for(self, config: dict) -> bool:
+        if self.check is None:
+            return True
+        env = {"math": math, "np": np, "abs": abs, "min": min, "max": max, "len": len}
+        try:
+            return bool(eval(self.check, env, dict(config)))  # noqa: S307 - project data
+        except Exception as exc:
+            raise ContractError(f"hypothesis {self.text!r}: check {self.check!r} cannot be "
+                                f"evaluated on config {sorted(config)}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -91,7 +153,7 @@ class Claim:
     Attributes
     ----------
     id : str
-        ``<paper>.<result>.<aspect>[.printed|.corrected]``.
+        ``<suite>.<result>.<aspect>[.printed|.corrected]``; the first part is the suite.
     paper : str
         The seed file name the statement comes from.
     source : str
@@ -105,6 +167,24 @@ class Claim:
         The verdict the project has established; a different verdict is a regression.
     check : callable
         ``check(ctx: Context) -> Evidence``.
+    quote : str or None
+        Printed claims: the verbatim, contiguous text of the seed being checked.
+    lines : tuple of int or None
+        ``(first, last)`` line numbers of the quote in the seed file.
+    hypotheses : tuple of Hypothesis
+        The conditions the paper states for this statement, enforced per instance.
+    readings : tuple of str
+        The plausible readings of the text that the check decides one by one (see
+        :func:`by_reading`).
+    erratum : str or None
+        The erratum a failing printed claim documents (see :mod:`lintheory.errata`).
+    error : str
+        What ``max_error`` measures (``"relative error"``, ``"z-score"``, ...).
+    alternative : str or None
+        Corrected and derived claims: the nearest plausible wrong formula the check
+        must reject (its measured gap is the record's ``discrimination``).
+    suite : str
+        The suite that registered the claim.
     """
 
     id: str
@@ -115,15 +195,28 @@ class Claim:
     method: str
     expected: str
     check: Callable[["Context"], "Evidence"] = field(repr=False, compare=False)
+    quote: str | None = None
+    lines: tuple | None = None
+    hypotheses: tuple = ()
+    readings: tuple = ()
+    erratum: str | None = None
+    error: str = "error"
+    alternative: str | None = None
+    suite: str = ""
 
     @property
     def group(self) -> str:
-        """The paper group of the id (``svm``, ``lora_margin``, ..., ``proofs``)."""
+        """The suite of the id (``svm``, ``lora_margin``, ..., ``proofs``, or a user's)."""
         return self.id.split(".", 1)[0]
 
     def describe(self) -> dict:
-        return {k: getattr(self, k) for k in
-                ("id", "paper", "source", "statement", "form", "method", "expected")}
+        out = {k: getattr(self, k) for k in
+               ("id", "paper", "source", "statement", "form", "method", "expected",
+                "quote", "erratum", "error", "alternative")}
+        out["lines"] = list(self.lines) if self.lines else None
+        out["hypotheses"] = [h.text for h in self.hypotheses]
+        out["readings_checked"] = list(self.readings)
+        return out
 
 
 @dataclass
@@ -133,19 +226,30 @@ class Evidence:
     Attributes
     ----------
     instances : int
-        How many instances were tried.
+        How many instances were tried (inside the stated hypotheses).
     max_error : float or None
-        The largest error over the instances, in the units of ``tolerance``.
+        The largest error over the instances, in the units of ``tolerance`` (its kind
+        is the claim's ``error``).
     tolerance : float or None
         The tolerance of the route that decides the claim.
     counterexample : dict or None
-        The smallest failing instance, as plain JSON that replays it.
+        The smallest failing instance, as plain JSON that replays it.  Required for
+        ``fails``: the runner refuses a failing verdict without one.
     details : dict
         Free-form, JSON-serialisable measurements.
     inconclusive : str or None
         Why the independent route could not be trusted.
     skipped : str or None
         Which dependency or device is missing.
+    certificate : dict or None
+        Failing printed claims: ``{method: exact | interval | float,
+        violation_lower_bound, note}`` for the counterexample (see
+        :mod:`lintheory.certify`).
+    discrimination : dict or None
+        Claims that hold: ``{alternative, gap, tolerance, rejected}`` -- the largest
+        error the nearest wrong formula makes on the same instances.
+    readings : dict or None
+        Set by :func:`by_reading`: each reading's verdict and numbers.
     instance_data : list
         Set by :func:`sweep`: what ``evaluate`` returned beside the error, one entry
         per trusted instance in config order (``None`` where it returned the error
@@ -159,6 +263,9 @@ class Evidence:
     details: dict = field(default_factory=dict)
     inconclusive: str | None = None
     skipped: str | None = None
+    certificate: dict | None = None
+    discrimination: dict | None = None
+    readings: dict | None = None
     instance_data: list = field(default_factory=list, repr=False, compare=False)
 
     @property
@@ -207,76 +314,132 @@ class Context:
 
 
 _REGISTRY: dict[str, Claim] = {}
+#: the claim whose check is running (sweep reads its hypotheses)
+_CURRENT: ContextVar[Claim | None] = ContextVar("lintheory_current_claim", default=None)
+#: set by lintheory.suites while it imports a suite: (name, spec)
+_LOADING: ContextVar[tuple | None] = ContextVar("lintheory_loading_suite", default=None)
+#: whether a printed claim without a quote is refused at registration (the built-in
+#: suites all carry quotes; tests may switch it off to register toy printed claims)
+REQUIRE_QUOTES = False  # switched on once every built-in printed claim carries its quote
+
+
+def _paper_data_for(fn: Callable) -> dict:
+    """The TOML data beside the module that defines ``fn`` (``{}`` when there is none)."""
+    from .paperdata import data_for_module
+
+    return data_for_module(getattr(fn, "__module__", None))
+
+
+def _as_hypotheses(items) -> tuple:
+    out = []
+    for h in items or ():
+        if isinstance(h, Hypothesis):
+            out.append(h)
+        elif isinstance(h, str):
+            out.append(Hypothesis(h))
+        elif isinstance(h, dict):
+            out.append(Hypothesis(str(h["text"]), h.get("check")))
+        else:
+            raise ValueError(f"a hypothesis must be a str, dict or Hypothesis, got {h!r}")
+    return tuple(out)
 
 
 def claim(*, id: str, paper: str, source: str, statement: str, form: str,
-          method: str, expected: str) -> Callable:
-    """Register the decorated function as the check of a claim (see module docstring)."""
+          method: str, expected: str, quote: str | None = None, lines: Sequence[int] | None = None,
+          hypotheses: Sequence | None = None, readings: Sequence[str] | None = None,
+          erratum: str | None = None, error: str | None = None,
+          alternative: str | None = None) -> Callable:
+    """Register the decorated function as the check of a claim (see module docstring).
+
+    ``quote``, ``lines``, ``hypotheses``, ``readings``, ``erratum``, ``error`` and
+    ``alternative`` may be given here or in the suite's paper data (``paper.toml``,
+    table ``[claims."<id>"]``); arguments given here win.  A ``printed`` claim must
+    carry a verbatim quote of at least ``MIN_QUOTE`` characters and its seed lines.
+    """
     if not _ID_RE.match(id):
-        raise ValueError(f"claim id {id!r} is not of the form <paper>.<result>.<aspect>")
-    if id.split(".", 1)[0] not in PAPERS:
-        raise ValueError(f"claim id {id!r} must start with one of {PAPERS}")
+        raise ValueError(f"claim id {id!r} is not of the form <suite>.<result>.<aspect>")
+    suite = id.split(".", 1)[0]
     if form not in FORMS:
         raise ValueError(f"claim {id}: form must be one of {FORMS}, got {form!r}")
     if expected not in ("holds", "fails"):
         raise ValueError(f"claim {id}: expected must be 'holds' or 'fails', got {expected!r}")
 
     def decorate(fn: Callable[[Context], Evidence]) -> Callable[[Context], Evidence]:
-        if id in _REGISTRY and _REGISTRY[id].check.__qualname__ != fn.__qualname__:
-            raise ValueError(f"claim id {id!r} registered twice")
+        data = _paper_data_for(fn).get("claims", {}).get(id, {})
+        q = quote if quote is not None else data.get("quote")
+        ln = lines if lines is not None else data.get("lines")
+        hyp = _as_hypotheses(hypotheses if hypotheses is not None else data.get("hypotheses"))
+        rd = tuple(readings if readings is not None else data.get("readings", ()))
+        er = erratum if erratum is not None else data.get("erratum")
+        ek = error if error is not None else data.get("error", "error")
+        alt = alternative if alternative is not None else data.get("alternative")
+        if q is not None:
+            q = " ".join(str(q).split())
+        if form == "printed" and REQUIRE_QUOTES:
+            if not q or len(q) < MIN_QUOTE:
+                raise ContractError(f"printed claim {id!r} has no verbatim quote of >= {MIN_QUOTE} "
+                                    "characters (give quote= or [claims.\"<id>\"] quote in paper.toml)")
+            if not ln or len(ln) != 2 or not int(ln[0]) <= int(ln[1]):
+                raise ContractError(f"printed claim {id!r} needs lines = [first, last] in its seed")
+        if er is not None and form != "printed":
+            raise ContractError(f"claim {id!r}: only printed claims name an erratum")
+        existing = _REGISTRY.get(id)
+        if existing is not None and existing.check.__qualname__ != fn.__qualname__:
+            raise ContractError(f"claim id {id!r} registered twice")
+        if existing is not None and getattr(existing.check, "__module__", None) != getattr(
+                fn, "__module__", None):
+            raise ContractError(f"claim id {id!r} registered twice (by "
+                                f"{existing.check.__module__} and {fn.__module__})")
         _REGISTRY[id] = Claim(id=id, paper=paper, source=source, statement=statement,
-                              form=form, method=method, expected=expected, check=fn)
+                              form=form, method=method, expected=expected, check=fn,
+                              quote=q, lines=tuple(int(x) for x in ln) if ln else None,
+                              hypotheses=hyp, readings=rd, erratum=er, error=str(ek),
+                              alternative=alt, suite=suite)
         return fn
 
     return decorate
 
 
-def registry() -> dict[str, Claim]:
-    """All registered claims, after discovery, by id (sorted)."""
-    load_claims()
+def registry(suites: Sequence[str] | None = None) -> dict[str, Claim]:
+    """Registered claims by id (sorted), after loading ``suites`` (default: every known suite)."""
+    load_claims(suites)
     return dict(sorted(_REGISTRY.items()))
 
 
-_LOADED = False
+def load_claims(suites: Sequence[str] | None = None) -> None:
+    """Import the named suites (default: every suite of the entry-point group).
 
+    See :func:`lintheory.suites.load_suite`; an extra suite given with ``--suite`` is
+    loaded by the CLI before this is called.
+    """
+    from .suites import known_suites, load_suite
 
-def load_claims() -> None:
-    """Import every ``lintheory.<paper>.claims`` module and every ``proofs_check`` module."""
-    global _LOADED
-    if _LOADED:
-        return
-    import lintheory
-
-    for mod in pkgutil.iter_modules(lintheory.__path__):
-        if mod.ispkg and importlib.util.find_spec(f"lintheory.{mod.name}.claims") is not None:
-            importlib.import_module(f"lintheory.{mod.name}.claims")
-    try:
-        import proofs_check
-    except ImportError:  # pragma: no cover - installed together
-        proofs_check = None
-    if proofs_check is not None:
-        for mod in pkgutil.iter_modules(proofs_check.__path__):
-            if not mod.name.startswith("_"):
-                importlib.import_module(f"proofs_check.{mod.name}")
-    _LOADED = True
+    for name in (known_suites() if suites is None else suites):
+        load_suite(name)
 
 
 def select_claims(papers: Sequence[str] | None = None,
                   ids: Sequence[str] | None = None) -> list[Claim]:
-    """Claims filtered by paper group and/or id.
+    """Claims filtered by suite and/or id, loading only the suites needed.
 
     An id may be exact or a prefix ending at a dot boundary (``svm.etf`` selects
-    ``svm.etf.gram``, ...).  Unknown papers or ids raise :class:`InputError` listing
+    ``svm.etf.gram``, ...).  Unknown suites or ids raise :class:`InputError` listing
     close matches.
     """
-    reg = registry()
+    from .suites import check_suite_names, loaded_suites
+
+    if papers:
+        check_suite_names(papers)
+    wanted = set(papers or ())
+    if ids:
+        wanted |= {i.split(".", 1)[0] for i in ids}
+    extra = loaded_suites()  # suites loaded with --suite join every selection
+    if papers or ids:
+        reg = registry(sorted(wanted))
+    else:
+        reg = registry()
     out = list(reg.values())
     if papers:
-        for p in papers:
-            if p not in PAPERS:
-                close = difflib.get_close_matches(p, PAPERS, n=3)
-                raise InputError(f"unknown paper {p!r}; known: {', '.join(PAPERS)}"
-                                 + (f" (did you mean {', '.join(close)}?)" if close else ""))
         out = [c for c in out if c.group in papers]
     if ids:
         chosen: dict[str, Claim] = {}
@@ -288,8 +451,8 @@ def select_claims(papers: Sequence[str] | None = None,
                                  + (f"; close matches: {', '.join(close)}" if close else ""))
             chosen.update((c.id, c) for c in hits)
         out = sorted(chosen.values(), key=lambda c: c.id)
+    del extra
     return out
-
 
 def claim_seed(run_seed: int, claim_id: str) -> int:
     """The claim's own seed: stable across processes, orders and Python versions."""
@@ -298,27 +461,40 @@ def claim_seed(run_seed: int, claim_id: str) -> int:
 
 def run_claim(c: Claim | str, profile: str = "quick", seed: int = 0,
               device: str = "cpu") -> dict:
-    """Run one claim's check and return its JSON-ready record (the report contract)."""
+    """Run one claim's check and return its JSON-ready record (the report contract).
+
+    The runner enforces the verdict contract: evidence that says ``fails`` without a
+    counterexample is refused (recorded ``inconclusive``, with the reason), since a
+    refutation that cannot be replayed decides nothing.
+    """
     if isinstance(c, str):
-        c = registry()[c]
+        c = registry([c.split(".", 1)[0]])[c] if c.split(".", 1)[0] in _known() else registry()[c]
     if profile not in PROFILES:
         raise InputError(f"profile must be one of {PROFILES}, got {profile!r}")
     cseed = claim_seed(seed, c.id)
     ctx = Context(profile=profile, seed=cseed, device=device)
     t0 = time.perf_counter()
     token = _SWEEP_STATE.set({"next": 0, "replay": None, "replay_sweep": None})
+    ctoken = _CURRENT.set(c)
     try:
         ev = c.check(ctx)
         if not isinstance(ev, Evidence):
             raise TypeError(f"check of {c.id} returned {type(ev).__name__}, not Evidence")
+        if ev.verdict == "fails" and ev.counterexample is None:
+            raise ContractError(
+                f"the check says 'fails' (max error {ev.max_error!r} > tolerance {ev.tolerance!r}) "
+                "but gives no counterexample; a refutation must come with a replayable instance")
     except (Inconclusive, SolverError, NotConvergedError) as exc:
         ev = Evidence(inconclusive=f"{type(exc).__name__}: {exc}")
+    except ContractError as exc:
+        ev = Evidence(inconclusive=f"refused by the runner: {exc}")
     except ExecutorError:  # a lost worker says nothing about the claim: stop the run
         raise
     except Exception as exc:  # a crashing check is reported, never hidden
         ev = Evidence(inconclusive=f"check crashed: {type(exc).__name__}: {exc}",
                       details={"traceback": traceback.format_exc(limit=8)})
     finally:
+        _CURRENT.reset(ctoken)
         _SWEEP_STATE.reset(token)
     seconds = time.perf_counter() - t0
     details = dict(ev.details)
@@ -327,8 +503,9 @@ def run_claim(c: Claim | str, profile: str = "quick", seed: int = 0,
     if ev.skipped:
         details.setdefault("skipped_reason", ev.skipped)
     rec = c.describe()
+    verdict = ev.verdict
     rec.update(
-        verdict=ev.verdict,
+        verdict=verdict,
         instances=int(ev.instances),
         max_error=ev.max_error,
         tolerance=ev.tolerance,
@@ -336,8 +513,19 @@ def run_claim(c: Claim | str, profile: str = "quick", seed: int = 0,
         seconds=round(seconds, 4),
         seed=cseed,
         details=details,
+        readings=ev.readings,
+        certificate=ev.certificate if verdict == "fails" else None,
+        discrimination=ev.discrimination if verdict == "holds" else None,
     )
+    if verdict != "fails":
+        rec["erratum"] = None  # an erratum is documented by a failing printed claim only
     return jsonable(rec)
+
+
+def _known() -> tuple:
+    from .suites import known_suites
+
+    return tuple(known_suites())
 
 
 def jsonable(obj: Any) -> Any:
@@ -374,7 +562,10 @@ def _default_size(config: dict) -> tuple:
 def sweep(configs: Iterable[dict], evaluate: Callable[[dict], float], tolerance: float, *,
           size: Callable[[dict], Any] | None = None,
           recheck: Callable[[dict], float] | None = None,
-          details: dict | None = None) -> Evidence:
+          details: dict | None = None,
+          certify: Callable[[dict], dict] | None = None,
+          alternative: tuple[str, Callable[[dict], float]] | None = None,
+          hypotheses: Sequence | None = None) -> Evidence:
     """Decide a claim over many instances.
 
     Parameters
@@ -387,9 +578,11 @@ def sweep(configs: Iterable[dict], evaluate: Callable[[dict], float], tolerance:
         with ``tolerance``, ``data`` (anything picklable) is collected in
         ``Evidence.instance_data``.  It raises :class:`Inconclusive` (or
         :class:`~lintheory.errors.SolverError`) when its independent route cannot be
-        trusted on that instance.  It must be a pure function of its config: with
-        ``--jobs`` or Dask it runs in other processes, where side effects (appending to
-        a list of the check) are lost — return such measurements as ``data`` instead.
+        trusted on that instance, and :class:`OutsideHypotheses` when the instance
+        violates a stated hypothesis that only the data can show.  It must be a pure
+        function of its config: with ``--jobs`` or Dask it runs in other processes,
+        where side effects (appending to a list of the check) are lost -- return such
+        measurements as ``data`` instead.
     tolerance : float
         The route's tolerance.
     size : callable, optional
@@ -400,36 +593,73 @@ def sweep(configs: Iterable[dict], evaluate: Callable[[dict], float], tolerance:
         a counterexample only if the re-check also exceeds ``tolerance``.
     details : dict, optional
         Extra details to attach.
+    certify : callable, optional
+        ``certify(counterexample_config) -> dict``: re-evaluates the counterexample
+        without floating-point doubt (see :mod:`lintheory.certify`); its result is the
+        evidence's ``certificate``.  An uncertifiable counterexample (the certificate
+        does not confirm a violation) is refused: the claim is inconclusive.
+    alternative : (str, callable), optional
+        ``(name, evaluate_wrong)``: the nearest plausible wrong formula, evaluated on
+        the same instances against the same reference.  Its largest error is recorded
+        as ``discrimination``; if it never exceeds ``tolerance`` the check cannot tell
+        the right formula from the wrong one and the claim is inconclusive.
+    hypotheses : sequence of Hypothesis, optional
+        Conditions every counted instance must satisfy; default the running claim's
+        stated hypotheses.  Instances outside them are counted in
+        ``details["outside_hypotheses"]`` and never decide anything; ``()`` disables
+        the filter for an auxiliary sweep.
 
     Returns
     -------
     Evidence
     """
     size = size or (lambda cfg: _default_size({k: v for k, v in cfg.items() if k != "seed"}))
+    if hypotheses is None:
+        current = _CURRENT.get()
+        hypotheses = current.hypotheses if current is not None else ()
+    hypotheses = _as_hypotheses(hypotheses)
+    if alternative is not None:
+        alt_name, alt_eval = alternative
+        evaluate = functools.partial(_with_alternative, evaluate, alt_eval)
     state = _SWEEP_STATE.get()
     index = 0
     if state is not None:
         index = state["next"]
         state["next"] += 1
         if state["replay"] is not None and state["replay_sweep"] == index:
-            raise _Replayed(_replay_one(state["replay"], evaluate, tolerance, index))
+            raise _Replayed(_replay_one(state["replay"], evaluate, tolerance, index, hypotheses))
+    outside: list[str] = []
+    inside: list[dict] = []
+    for cfg in configs:
+        bad = [h.text for h in hypotheses if not h.holds_for(cfg)]
+        if bad:
+            outside.append(f"{json.dumps(jsonable(cfg))}: outside {bad[0]!r}")
+        else:
+            inside.append(cfg)
     instance_map = _INSTANCE_MAP.get()
     if instance_map is None:  # in this process, one instance after the other
-        outcomes: Iterable = ((cfg, evaluate_instance(evaluate, cfg)) for cfg in configs)
+        outcomes: Iterable = ((cfg, evaluate_instance(evaluate, cfg)) for cfg in inside)
     else:  # the executor spreads the instances over its workers, results in config order
-        cfgs = list(configs)
-        outcomes = zip(cfgs, instance_map(evaluate, cfgs))
+        outcomes = zip(inside, instance_map(evaluate, inside))
     n = 0
     max_err = 0.0
     failing: list[tuple[Any, dict, float]] = []
     untrusted: list[str] = []
     instance_data = []
+    alt_errors: list[float] = []
     for cfg, (trusted, value, data) in outcomes:
+        if trusted == "outside":
+            outside.append(value)
+            continue
         n += 1
         if not trusted:
             untrusted.append(value)
             continue
         err = value
+        if alternative is not None:
+            data, alt_err = data
+            if alt_err is not None:
+                alt_errors.append(alt_err)
         instance_data.append(data)
         max_err = max(max_err, err)
         if err > tolerance:
@@ -438,7 +668,13 @@ def sweep(configs: Iterable[dict], evaluate: Callable[[dict], float], tolerance:
     det["untrusted_instances"] = len(untrusted)
     if untrusted:
         det["untrusted_examples"] = untrusted[:3]
+    if hypotheses:
+        det["outside_hypotheses"] = len(outside)
+        if outside:
+            det["outside_examples"] = outside[:3]
     counterexample = None
+    certificate = None
+    refused_certificate = None
     if failing:
         failing.sort(key=lambda t: t[0])
         for _, cfg, err in failing:
@@ -447,21 +683,119 @@ def sweep(configs: Iterable[dict], evaluate: Callable[[dict], float], tolerance:
                 if not err2 > tolerance:
                     continue
                 det["recheck_error"] = err2
+            if certify is not None:
+                cert = _checked_certificate(certify(cfg))
+                if not cert["violation_lower_bound"] > 0:
+                    refused_certificate = cert
+                    continue
+                certificate = cert
             counterexample = dict(cfg, error=err)
             det["counterexample_sweep"] = index
             break
         det["failing_instances"] = len(failing)
+    discrimination = None
+    if alternative is not None:
+        gap = max(alt_errors) if alt_errors else None
+        discrimination = {"alternative": alt_name, "gap": gap, "tolerance": tolerance,
+                          "rejected": gap is not None and gap > tolerance}
     ev = Evidence(instances=n, max_error=max_err if n > len(untrusted) else None,
                   tolerance=tolerance, counterexample=counterexample, details=det,
-                  instance_data=instance_data)
+                  instance_data=instance_data, certificate=certificate,
+                  discrimination=discrimination)
     if counterexample is None and failing:
-        # Every failure disappeared under the tighter re-check: the fast route was
-        # not trustworthy, so no verdict either way.
+        # Every failure disappeared under the tighter re-check (or its exact
+        # re-evaluation): the fast route was not trustworthy, so no verdict either way.
         ev.max_error = None
-        ev.inconclusive = "failures did not survive the tighter re-check"
+        ev.inconclusive = ("failures did not survive the tighter re-check" if refused_certificate is None
+                           else f"no failure survived its certificate: {refused_certificate}")
     elif counterexample is None and untrusted:
         ev.inconclusive = f"{len(untrusted)} of {n} instances had an untrusted route"
+    elif n == 0 and outside:
+        ev.max_error = None
+        ev.inconclusive = f"no instance inside the stated hypotheses ({len(outside)} drawn, all outside)"
+    elif counterexample is None and discrimination is not None and not discrimination["rejected"]:
+        ev.inconclusive = (f"the check cannot reject the alternative {alt_name!r}: its largest error "
+                           f"{discrimination['gap']!r} is within the tolerance {tolerance!r}")
     return ev
+
+
+def _with_alternative(evaluate, alt_evaluate, config):
+    """``evaluate`` plus the wrong formula's error on the same instance (module level: picklable)."""
+    out = evaluate(config)
+    out, data = out if isinstance(out, tuple) else (out, None)
+    try:
+        alt = alt_evaluate(config)
+        alt = float(alt[0] if isinstance(alt, tuple) else alt)
+        alt = alt if math.isfinite(alt) else None
+    except (Inconclusive, SolverError, NotConvergedError, OutsideHypotheses):
+        alt = None
+    return out, (data, alt)
+
+
+def _checked_certificate(cert: dict) -> dict:
+    if not isinstance(cert, dict) or "method" not in cert or "violation_lower_bound" not in cert:
+        raise ContractError(f"a certificate is a dict with method and violation_lower_bound, got {cert!r}")
+    if cert["method"] not in ("exact", "interval", "float"):
+        raise ContractError(f"certificate method must be exact, interval or float, got {cert['method']!r}")
+    out = dict(cert)
+    out["violation_lower_bound"] = float(cert["violation_lower_bound"])
+    out.setdefault("note", "")
+    return out
+
+
+def by_reading(evidence: dict[str, Evidence]) -> Evidence:
+    """Combine the evidence of each plausible reading of a printed statement.
+
+    The statement is refuted only if *every* reading fails: then the result fails
+    with the first reading's counterexample and the weakest certificate.  Otherwise
+    it holds (or is inconclusive) and ``readings`` says which readings fail.
+
+    Parameters
+    ----------
+    evidence : dict
+        ``{reading name: Evidence}`` in the order of the claim's ``readings``.
+
+    Returns
+    -------
+    Evidence
+        With ``readings = {name: {verdict, max_error, tolerance, counterexample,
+        certificate}}``.
+    """
+    if not evidence:
+        raise ContractError("by_reading needs at least one reading")
+    summary = {name: {"verdict": ev.verdict, "max_error": ev.max_error, "tolerance": ev.tolerance,
+                      "instances": ev.instances, "counterexample": ev.counterexample,
+                      "certificate": ev.certificate,
+                      "why": ev.inconclusive or None}
+               for name, ev in evidence.items()}
+    evs = list(evidence.values())
+    verdicts = [ev.verdict for ev in evs]
+    details = {f"{name}": ev.details for name, ev in evidence.items()}
+    n = sum(ev.instances for ev in evs)
+    if all(v == "fails" for v in verdicts):
+        first = evs[0]
+        certs = [ev.certificate for ev in evs if ev.certificate is not None]
+        cert = None
+        if len(certs) == len(evs):
+            rank = {"exact": 0, "interval": 1, "float": 2}
+            worst = max(certs, key=lambda c: (rank[c["method"]], -c["violation_lower_bound"]))
+            cert = dict(worst, note=f"every reading certified; weakest shown ({worst.get('note', '')})")
+        det = dict(first.details)
+        det["readings_details"] = details
+        return Evidence(instances=n, max_error=first.max_error, tolerance=first.tolerance,
+                        counterexample=first.counterexample, details=det, certificate=cert,
+                        readings=summary)
+    failing = [name for name, v in zip(evidence, verdicts) if v == "fails"]
+    det = {"readings_details": details, "failing_readings": failing}
+    if any(v == "inconclusive" for v in verdicts):
+        return Evidence(instances=n, details=det, readings=summary,
+                        inconclusive="reading(s) " + ", ".join(
+                            name for name, v in zip(evidence, verdicts) if v == "inconclusive")
+                        + " could not be decided")
+    holding = [ev for ev, v in zip(evs, verdicts) if v == "holds"]
+    best = holding[0]
+    return Evidence(instances=n, max_error=best.max_error, tolerance=best.tolerance, details=det,
+                    readings=summary, discrimination=best.discrimination)
 
 
 def evaluate_instance(evaluate: Callable[[dict], Any], config: dict) -> tuple[bool, Any, Any]:
@@ -474,13 +808,16 @@ def evaluate_instance(evaluate: Callable[[dict], Any], config: dict) -> tuple[bo
     Returns
     -------
     tuple
-        ``(True, error, data)`` or ``(False, why untrusted, None)``; ``data`` is the
-        second item when ``evaluate`` returned ``(error, data)``, else ``None``.
+        ``(True, error, data)``, ``(False, why untrusted, None)`` or
+        ``("outside", which hypothesis, None)``; ``data`` is the second item when
+        ``evaluate`` returned ``(error, data)``, else ``None``.
     """
     try:
         out = evaluate(config)
         out, data = out if isinstance(out, tuple) else (out, None)
         err = float(out)
+    except OutsideHypotheses as exc:
+        return "outside", f"{json.dumps(jsonable(config))}: {exc}", None
     except (Inconclusive, SolverError, NotConvergedError) as exc:
         return False, f"{json.dumps(jsonable(config))}: {exc}", None
     if not math.isfinite(err):
@@ -547,10 +884,16 @@ class _Replayed(Exception):
         self.result = result
 
 
-def _replay_one(config: dict, evaluate, tolerance: float, index: int) -> dict:
+def _replay_one(config: dict, evaluate, tolerance: float, index: int, hypotheses=()) -> dict:
     cfg = {k: v for k, v in config.items() if k != "error"}
+    bad = [h.text for h in hypotheses if not h.holds_for(cfg)]
+    if bad:
+        return {"config": cfg, "error": None, "tolerance": tolerance,
+                "verdict": f"outside the stated hypotheses: {bad[0]}", "sweep": index}
     trusted, value, _ = evaluate_instance(evaluate, cfg)
-    if trusted:
+    if trusted == "outside":
+        err, status = None, f"outside the stated hypotheses: {value}"
+    elif trusted:
         err, status = value, ("holds" if value <= tolerance else "fails")
     else:
         err, status = None, f"inconclusive: {value}"
@@ -576,12 +919,14 @@ def replay(claim_id: str, config: dict, *, sweep_index: int | None = None, profi
     InputError
         The claim does not decide its statement with :func:`sweep` (nothing to replay).
     """
-    c = registry()[claim_id] if claim_id in registry() else select_claims(ids=[claim_id])[0]
+    c = select_claims(ids=[claim_id])[0]
     token = _SWEEP_STATE.set({"next": 0, "replay": dict(config), "replay_sweep": int(sweep_index or 0)})
+    ctoken = _CURRENT.set(c)
     try:
         c.check(Context(profile=profile, seed=claim_seed(seed, c.id), device=device))
     except _Replayed as done:
         return {"claim": c.id, **jsonable(done.result)}
     finally:
+        _CURRENT.reset(ctoken)
         _SWEEP_STATE.reset(token)
     raise InputError(f"claim {c.id} has no sweep number {sweep_index or 0} to replay an instance with")

@@ -11,7 +11,10 @@ from lintheory.cli import main
 from lintheory.report import atomic_write_text, build_report, regressions, write_report
 
 CONTRACT_FIELDS = {"id", "paper", "source", "statement", "form", "method", "expected", "verdict",
-                   "instances", "max_error", "tolerance", "counterexample", "seconds", "seed", "details"}
+                   "instances", "max_error", "tolerance", "counterexample", "seconds", "seed", "details",
+                   # second round (issues 11, 12): fairness and verdict-power fields
+                   "quote", "lines", "hypotheses", "readings_checked", "readings", "erratum", "certificate",
+                   "error", "alternative", "discrimination"}
 
 
 def test_verify_writes_contract_report(tmp_path, capsys):
@@ -138,3 +141,126 @@ def test_figures_jobs_2_writes_the_same_images(tmp_path):
     for name in pngs:  # Agg writes no timestamp into a PNG: equal pixels give equal bytes
         assert (serial / name).read_bytes() == (parallel / name).read_bytes(), name
     assert main(["figures", "--jobs", "0", "--out", str(parallel)]) == 2
+
+
+# ------------------------------------------------------------ issue 13, part 4: the CLI's edges
+
+def test_verify_out_is_checked_before_any_work(tmp_path, capsys, monkeypatch):
+    from lintheory import executor
+
+    ran = []
+    monkeypatch.setattr(executor, "run_many", lambda *a, **k: ran.append(1) or [])
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    for out, words in ((a_file, "existing file"), (a_file / "sub", "is a file")):
+        assert main(["verify", "--claim", "svm.etf.gram", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not ran and a_file.read_text() == "x"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_verify_out_unwritable_folder_exit_2(tmp_path, capsys):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        assert main(["verify", "--claim", "svm.etf.gram", "--out", str(ro / "rep")]) == 2
+        assert "cannot be created" in capsys.readouterr().err
+    finally:
+        ro.chmod(0o700)
+
+
+def test_reports_and_records_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        assert main(["verify", "--claim", "svm.etf.gram", "--out", str(tmp_path)]) == 0
+        os.umask(0o027)
+        atomic_write_text(tmp_path / "other.txt", "x")
+    finally:
+        os.umask(old)
+    files = [tmp_path / "report.json", tmp_path / "report.md", *(tmp_path / "records").glob("*.json")]
+    assert len(files) >= 3
+    for f in files:
+        assert f.stat().st_mode & 0o777 == 0o644, f
+    assert (tmp_path / "other.txt").stat().st_mode & 0o777 == 0o640
+
+
+def test_ctrl_c_after_a_lost_worker_is_an_interrupt_not_a_crash(tmp_path, capsys, monkeypatch):
+    """On a terminal Ctrl-C reaches the workers too; the back end may then report them lost."""
+    import signal
+
+    from lintheory import executor
+    from lintheory.errors import ExecutorError
+
+    def run_many(*a, **k):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)  # the handler of verify notes it and raises
+            signal.pthread_kill(threading.main_thread().ident, 0)
+        except KeyboardInterrupt:
+            pass  # swallowed by the back end, which then sees its workers gone
+        raise ExecutorError("a worker was lost (TerminatedWorkerError: ... caused by a "
+                            "segmentation fault ...\nThe exit codes ...)")
+
+    import threading
+
+    monkeypatch.setattr(executor, "run_many", run_many)
+    assert main(["verify", "--claim", "svm.etf.gram", "--jobs", "2", "--out", str(tmp_path)]) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "segmentation" not in err
+    assert "interrupted; records so far kept" in err and "--resume" in err
+
+
+def test_ctrl_c_under_jobs_exit_130_one_line(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "rep"
+    p = subprocess.Popen([sys.executable, "-m", "lintheory.cli", "verify", "--paper", "lora_margin",
+                          "--jobs", "2", "--out", str(out)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, start_new_session=True)
+    t0 = time.monotonic()
+    while not (out / "records").is_dir() and time.monotonic() - t0 < 120 and p.poll() is None:
+        time.sleep(0.1)
+    os.killpg(p.pid, signal.SIGINT)  # what Ctrl-C does: every process of the group
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err
+    lines = [ln for ln in err.splitlines() if not ln.startswith("[")]  # progress lines
+    assert lines == [f"lintheory: interrupted; records so far kept in {out / 'records'}, "
+                     f"rerun with --resume"], err
+    assert not (out / "report.json").exists()
+
+
+def test_closed_stdout_is_quiet():
+    exe = os.path.join(os.path.dirname(sys.executable), "lintheory")
+    res = subprocess.run(f"'{exe}' list --json | head -c 10", shell=True, capture_output=True,
+                         text=True, timeout=120)
+    assert res.stdout == "[\n  {\n    \""[:10] and res.stderr == ""
+
+
+def test_replay_incomplete_counterexample_names_the_missing_keys(capsys):
+    assert main(["replay", "svm.prop2_1.closed_form.printed", "--counterexample", '{"Kb": 2}']) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    for key in ("'n'", "'d'", "'seed'"):
+        assert key in err
+
+
+def test_proofs_paper_is_repeatable(capsys):
+    assert main(["proofs", "--paper", "svm", "--paper", "coto"]) == 0
+    out = capsys.readouterr().out
+    assert "proofs.svm." in out and "proofs.coto." in out and "proofs.s2ft." not in out
+    assert main(["proofs", "--paper", "svm", "--paper", "nosuch"]) == 2
+    assert "'nosuch'" in capsys.readouterr().err
+
+
+def test_figures_help_lists_the_figures_and_the_default_out(capsys):
+    from lintheory.plotting import figure_registry
+
+    with pytest.raises(SystemExit) as exc:
+        main(["figures", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "default: lintheory-figures" in out
+    for key in figure_registry():
+        assert key in out
