@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_float_array, as_labels, check_orthonormal_rows
+from .._validation import (as_class_labels, as_count, as_float_array, check_orthonormal_rows,
+                           renamed_kwargs)
 from ..errors import AssumptionError, InputError
 
 __all__ = ["orthonormal_svm", "max_normalized_margin", "svm_frobenius_norm", "check_class_balance"]
@@ -26,14 +27,16 @@ def check_class_balance(y, classes=None) -> int:
     if counts.min() != counts.max():
         raise AssumptionError(
             "every class has the same number n of samples (Section 2.2): class sizes range "
-            f"from {counts.min()} to {counts.max()}", float(counts.max() - counts.min()), 0.0)
+            f"from {counts.min()} to {counts.max()} (max - min)", float(counts.max() - counts.min()), 0.0,
+            relation="==")
     return int(counts[0])
 
 
-def orthonormal_svm(X, y, n_classes=None, *, tol: float = ORTHONORMAL_TOL) -> np.ndarray:
+@renamed_kwargs(n_classes="K")
+def orthonormal_svm(X, y, K=None, *, tol: float = ORTHONORMAL_TOL, classes=None) -> np.ndarray:
     r"""The hard-margin SVM on orthonormal, class-balanced data, in closed form.
 
-    With ``n_classes=None`` (a K̄-row classifier over the classes present; Proposition
+    With ``K=None`` (a K̄-row classifier over the classes present; Proposition
     2.1(i) corrected in scale):
 
     .. math::
@@ -43,7 +46,7 @@ def orthonormal_svm(X, y, n_classes=None, *, tol: float = ORTHONORMAL_TOL) -> np
                      = \sqrt{\tfrac{\bar K-1}{\bar K}}\,(M_{\bar K}\otimes\mathbf 1_n^\top) X_{ft}^\top,
         \qquad \|\bar W^{SVM}\|_F = \sqrt{n(\bar K-1)} .
 
-    With ``n_classes=K`` (labels a subset of ``[0, K)``, all K rows compete):
+    With ``K`` given (labels a subset of ``[0, K)``, or of ``classes``; all K rows compete):
 
     .. math::
 
@@ -56,17 +59,21 @@ def orthonormal_svm(X, y, n_classes=None, *, tol: float = ORTHONORMAL_TOL) -> np
     ----------
     X : ndarray of shape (n_samples, n_features)
         Orthonormal rows (``X Xᵀ = I`` within ``tol``); any order of samples.
-    y : ndarray of shape (n_samples,)
-        Integer labels, the same number ``n`` of samples per class present.
-    n_classes : int, optional
-        See above.
+    y : array_like of shape (n_samples,)
+        Labels, the same number ``n`` of samples per class present: any sortable values (ints such
+        as ``y * 10``, strings), as scikit-learn accepts.
+    K : int, optional
+        See above (``n_classes`` is a deprecated alias).  Then the labels are row indices in
+        ``[0, K)`` unless ``classes`` names the label of each row.
     tol : float
         Tolerance on ``max |X Xᵀ - I|``.
+    classes : array_like of shape (K,), optional
+        With ``K``: the label of each of the ``K`` rows.
 
     Returns
     -------
-    W : ndarray of shape (n_classes, n_features)
-        ``(K̄, d)`` with rows in sorted label order when ``n_classes`` is ``None``.
+    W : ndarray of shape (K, n_features)
+        ``(K̄, d)`` with rows in sorted label order when ``K`` is ``None``.
 
     Raises
     ------
@@ -82,9 +89,13 @@ def orthonormal_svm(X, y, n_classes=None, *, tol: float = ORTHONORMAL_TOL) -> np
     ((2, 4), 2.0)
     """
     X = as_float_array(X, "X", ndim=2)
-    y = as_labels(y, X.shape[0], n_classes)
     if X.shape[0] == 0:
         raise InputError("X has no samples")
+    if K is not None:
+        K = as_count(K, "K", minimum=2)
+    elif classes is not None:
+        raise InputError("classes needs K (the number of rows)")
+    _, y = as_class_labels(y, X.shape[0], K=K, classes=classes)
     if X.shape[0] > X.shape[1]:
         raise AssumptionError(
             f"orthonormal samples need n_samples <= n_features (Assumption 2.3a): "
@@ -95,22 +106,31 @@ def orthonormal_svm(X, y, n_classes=None, *, tol: float = ORTHONORMAL_TOL) -> np
         raise AssumptionError(exc.assumption, exc.violation, exc.tolerance,
                               "The closed form does not apply; use lintheory.svm.hard_margin_svm, "
                               "which handles general separable data") from None
-    classes = np.unique(y)
-    if classes.size < 2:
-        raise InputError(f"need at least 2 classes, got labels {classes.tolist()}")
+    present = np.unique(y)
+    if present.size < 2:
+        raise InputError(f"need at least 2 classes, got {present.size}")
     check_class_balance(y)
-    if n_classes is None:
-        K, rows = classes.size, np.searchsorted(classes, y)
+    if K is None:
+        K, rows = present.size, y
     else:
-        K, rows = int(n_classes), y
+        rows = y
     V = np.eye(K)[rows] - 1.0 / K          # logits of each sample, (n_samples, K)
     return V.T @ X
 
 
 def svm_frobenius_norm(n: int, Kb: int, K: int | None = None) -> float:
     r""":math:`\|W^{SVM}\|_F`: :math:`\sqrt{n(\bar K-1)}` (K̄ rows) or :math:`\sqrt{n\bar K(K-1)/K}` (K rows)."""
-    K = Kb if K is None else K
+    n, Kb, K = _check_nkk(n, Kb, K)
     return float(np.sqrt(n * Kb * (K - 1) / K))
+
+
+def _check_nkk(n, Kb, K):
+    n = as_count(n, "n (samples per class)", minimum=1)
+    Kb = as_count(Kb, "Kb (classes present)", minimum=1)
+    K = Kb if K is None else as_count(K, "K (rows of the classifier)", minimum=2)
+    if K < 2 or Kb > K:
+        raise InputError(f"need 1 <= Kb <= K and K >= 2; got Kb={Kb}, K={K}")
+    return n, Kb, K
 
 
 def max_normalized_margin(n: int, Kb: int, K: int | None = None) -> float:
@@ -130,7 +150,5 @@ def max_normalized_margin(n: int, Kb: int, K: int | None = None) -> float:
     K : int, optional
         Rows of the classifier (``K >= Kb``); default ``Kb``.
     """
-    K = Kb if K is None else K
-    if n < 1 or Kb < 1 or K < 2 or Kb > K:
-        raise InputError(f"need n >= 1, 1 <= Kb <= K, K >= 2; got n={n}, Kb={Kb}, K={K}")
+    n, Kb, K = _check_nkk(n, Kb, K)
     return float(1.0 / svm_frobenius_norm(n, Kb, K))

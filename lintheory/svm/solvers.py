@@ -48,9 +48,9 @@ from scipy import sparse
 from scipy.linalg import cho_factor, cho_solve
 
 from .._threads import limited_threads
-from .._validation import as_float_array, as_labels
+from .._validation import as_class_labels, as_count, as_float_array, renamed_kwargs
 from ..errors import InfeasibleError, InputError, SolverError
-from .margins import sample_margins
+from .margins import check_certificate_inputs, sample_margins
 
 __all__ = ["SVMResult", "hard_margin_svm", "kkt_certificate", "distance_to_optimum_bound"]
 
@@ -164,6 +164,7 @@ def kkt_certificate(W, X, y, dual) -> dict:
     dict
         The four residuals and their maximum under ``"max"``.
     """
+    W, X, y, dual = check_certificate_inputs(W, X, y, dual)
     n, K = dual.shape
     rows = np.arange(n)
     A = dual.copy()
@@ -191,19 +192,18 @@ def kkt_certificate(W, X, y, dual) -> dict:
 def distance_to_optimum_bound(W, X, y, dual) -> float:
     r"""A certified upper bound on :math:`\|W - W^{SVM}\|_F` from a primal–dual pair.
 
-    Let :math:`c = \min_{i,k
-e y_i} (e_{y_i}-e_k)^	op W x_i`; for :math:`c > 0` the scaled
-    :math:`	ilde W = W / \min(c, 1)` is feasible.  Strong convexity of
-    :math:`f(W) = 	frac12\|W\|_F^2` and weak duality give
+    Let :math:`c = \min_{i,k\ne y_i} (e_{y_i}-e_k)^\top W x_i`; for :math:`c > 0` the scaled
+    :math:`\tilde W = W / \min(c, 1)` is feasible.  Strong convexity of
+    :math:`f(W) = \tfrac12\|W\|_F^2` and weak duality give
 
     .. math::
 
-        \|W - W^{SVM}\|_F \le \|W - 	ilde W\|_F
-        + \sqrt{2\,ig(f(	ilde W) - g(lpha^+)ig)},\qquad
-        g(lpha) = \sum_{ik}lpha_{ik} - 	frac12\Big\|\sum_{ik}lpha_{ik}(e_{y_i}-e_k)x_i^	op\Big\|_F^2,
+        \|W - W^{SVM}\|_F \le \|W - \tilde W\|_F
+        + \sqrt{2\,\big(f(\tilde W) - g(\alpha^+)\big)},\qquad
+        g(\alpha) = \sum_{ik}\alpha_{ik} - \tfrac12\Big\|\sum_{ik}\alpha_{ik}(e_{y_i}-e_k)x_i^\top\Big\|_F^2,
 
-    with :math:`lpha^+ = \max(lpha, 0)` (off-class entries).  A KKT residual of
-    :math:`arepsilon` only bounds the distance by :math:`O(\sqrtarepsilon)`, which is why
+    with :math:`\alpha^+ = \max(\alpha, 0)` (off-class entries).  A KKT residual of
+    :math:`\varepsilon` only bounds the distance by :math:`O(\sqrt\varepsilon)`, which is why
     two solvers that both pass ``kkt_tol = 1e-6`` can differ by ~1e-5 in ``W``.
 
     Parameters
@@ -226,9 +226,7 @@ e y_i} (e_{y_i}-e_k)^	op W x_i`; for :math:`c > 0` the scaled
     >>> distance_to_optimum_bound(res.W, np.eye(2), [0, 1], res.dual) < 1e-6
     True
     """
-    W = np.asarray(W, dtype=np.float64)
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.int64)
+    W, X, y, dual = check_certificate_inputs(W, X, y, dual)
     n, K = dual.shape
     rows = np.arange(n)
     A = np.maximum(np.asarray(dual, dtype=np.float64), 0.0)
@@ -253,15 +251,12 @@ def _prepare(X, y, n_classes):
     X = as_float_array(X, "X", ndim=2)
     if X.shape[0] == 0:
         raise InputError("X has no samples")
-    y = as_labels(y, X.shape[0], n_classes)
-    if n_classes is None:
-        classes = np.unique(y)
-        if classes.size < 2:
-            raise InputError(f"need at least 2 classes, got labels {classes.tolist()}")
-        yi = np.searchsorted(classes, y)
-    else:
-        classes = np.arange(int(n_classes))
-        yi = y
+    if n_classes is not None:
+        n_classes = as_count(n_classes, "K", minimum=2)
+    # any sortable labels (y * 10, strings); with K given, row indices in [0, K)
+    classes, yi = as_class_labels(y, X.shape[0], K=n_classes)
+    if n_classes is None and classes.size < 2:
+        raise InputError(f"need at least 2 classes, got labels {classes.tolist()}")
     zero = np.flatnonzero(np.linalg.norm(X, axis=1) == 0.0)
     if zero.size:
         raise InfeasibleError(
@@ -651,7 +646,8 @@ def _blas_threads(n):
 
 
 
-def hard_margin_svm(X, y, n_classes=None, *, method: str = "ipm",
+@renamed_kwargs(n_classes="K")
+def hard_margin_svm(X, y, K=None, *, method: str = "ipm",
                     kkt_tol: float = 1e-6) -> SVMResult:
     r"""The exact multiclass hard-margin SVM (Crammer–Singer, no bias), problem (3).
 
@@ -663,11 +659,12 @@ def hard_margin_svm(X, y, n_classes=None, *, method: str = "ipm",
     ----------
     X : ndarray of shape (n_samples, n_features)
         Samples as rows (the paper uses columns: pass ``X_paper.T``).
-    y : ndarray of shape (n_samples,)
-        Integer labels.
-    n_classes : int, optional
-        ``None``: one row per class present, in sorted label order.  ``K``: K rows
-        indexed by label (classes absent from ``y`` still compete).
+    y : array_like of shape (n_samples,)
+        Labels: any sortable values (ints such as ``y * 10``, strings), as scikit-learn accepts.
+    K : int, optional
+        ``None``: one row per class present, in sorted label order (``.classes``).  ``K``: K rows
+        indexed by label, the labels being row indices in ``[0, K)`` (classes absent from ``y``
+        still compete).  ``n_classes`` is a deprecated alias.
     method : {"ipm", "working_set", "cvxpy"}
         See the module docstring.  All three are exact; ``"ipm"`` is the fastest
         (a few times faster than scikit-learn's approximate crammer_singer LinearSVC at
@@ -695,7 +692,7 @@ def hard_margin_svm(X, y, n_classes=None, *, method: str = "ipm",
         The solver did not report an optimal status (the IPM: ``"Stalled"``,
         ``"MaxIter"``, ``"MaxRounds"``), or the KKT check failed (``"KKT_FAILED"``).
     InputError
-        Malformed input (NaN, mismatched lengths, labels outside ``[0, n_classes)``,
+        Malformed input (NaN, mismatched lengths, labels outside ``[0, K)``,
         unknown ``method``).
 
     Examples
@@ -709,7 +706,7 @@ def hard_margin_svm(X, y, n_classes=None, *, method: str = "ipm",
     ...
     lintheory.errors.InfeasibleError: data are not linearly separable ...
     """
-    X, yi, classes = _prepare(X, y, n_classes)
+    X, yi, classes = _prepare(X, y, K)
     K = len(classes)
     ws_size, inner = 0, 0
     if method not in ("ipm", "working_set", "cvxpy"):
