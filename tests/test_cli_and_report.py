@@ -1,5 +1,6 @@
 """The CLI and JSON contract: exit codes, files written, report fields."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -60,7 +61,7 @@ def test_regression_gives_exit_1(tmp_path, monkeypatch):
 
     reg = C.registry()
     real = reg["svm.etf.gram"]
-    fake = C.Claim(**{**real.describe(), "expected": "fails"}, check=real.check)
+    fake = dataclasses.replace(real, expected="fails")
     monkeypatch.setitem(C._REGISTRY, "svm.etf.gram", fake)
     assert main(["verify", "--claim", "svm.etf.gram", "--out", str(tmp_path)]) == 1
     rep = json.loads((tmp_path / "report.json").read_text())
@@ -211,6 +212,20 @@ def test_ctrl_c_after_a_lost_worker_is_an_interrupt_not_a_crash(tmp_path, capsys
     assert "interrupted; records so far kept" in err and "--resume" in err
 
 
+def _group(pgid: int) -> list[int]:
+    """The pids of the processes in process group ``pgid`` (Linux /proc)."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if os.getpgid(int(d)) == pgid:
+                    pids.append(int(d))
+            except OSError:
+                pass
+    return pids
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_ctrl_c_under_jobs_exit_130_one_line(tmp_path):
     import signal
     import time
@@ -220,15 +235,31 @@ def test_ctrl_c_under_jobs_exit_130_one_line(tmp_path):
                           "--jobs", "2", "--out", str(out)], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, start_new_session=True)
     t0 = time.monotonic()
+    # Mid-run: the workers have started (a worker interrupted in its first imports, before
+    # it ignores SIGINT, would still print its own traceback).
     while not (out / "records").is_dir() and time.monotonic() - t0 < 120 and p.poll() is None:
         time.sleep(0.1)
+    time.sleep(2.0)
+    assert len(_group(p.pid)) >= 3 and p.poll() is None  # this process, a worker, loky's tracker
     os.killpg(p.pid, signal.SIGINT)  # what Ctrl-C does: every process of the group
+    t1 = time.monotonic()
     _, err = p.communicate(timeout=120)
+    assert time.monotonic() - t1 < 5  # the workers are stopped, not waited for
     assert p.returncode == 130, err
     lines = [ln for ln in err.splitlines() if not ln.startswith("[")]  # progress lines
     assert lines == [f"lintheory: interrupted; records so far kept in {out / 'records'}, "
                      f"rerun with --resume"], err
     assert not (out / "report.json").exists()
+    t0 = time.monotonic()  # and no worker is left behind
+    while time.monotonic() - t0 < 30:
+        try:
+            os.killpg(p.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.killpg(p.pid, signal.SIGKILL)
+        raise AssertionError("worker processes outlived the interrupted run")
 
 
 def test_closed_stdout_is_quiet():
