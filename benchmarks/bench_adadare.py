@@ -10,6 +10,10 @@ Measures, in one run on the same machine:
   cumulative sums, vectorised numpy) on ``n_large`` parameters (default 10^7) and on
   ``n_cvxpy`` parameters;
 * the printed A.18 (O(n), for reference) on ``n_large`` parameters;
+* the lean :func:`lintheory.adadare.drop_probabilities` (no diagnostics) against one
+  ``np.sort`` of the same scores, alternating, at ``n_large`` (issue 14's target: at most
+  2.5x one sort, with output identical to the full route's), and the peak memory
+  (tracemalloc) of the lean and the full route;
 * cvxpy/Clarabel with its optimality certificate on ``n_cvxpy`` parameters (default 10^3);
 
 and reports parameters per second, the throughput ratio water-filling / cvxpy, the
@@ -30,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lintheory.adadare import solve_drop_probabilities
+from lintheory.adadare import drop_probabilities, solve_drop_probabilities
 from lintheory.adadare.data import heavy_tailed
 from lintheory.adadare.solvers import cvxpy_drop_probabilities
 
@@ -62,6 +66,30 @@ def main(argv=None):
     hs, ds = heavy_tailed(a.n_cvxpy, 2.0, seed=a.seed + 1)
     cvxpy_drop_probabilities(hs[:50], ds[:50], P)                  # warm-up (imports, canonicalisation code)
 
+    # lean water-filling vs one np.sort of the scores: alternating, so that load hits both
+    s_large = np.sqrt(h) * np.abs(d)
+    sort_ts, lean_ts = [], []
+    for _ in range(max(a.reps, 5)):
+        t0 = time.perf_counter()
+        np.sort(s_large)
+        sort_ts.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        lean = drop_probabilities(h, d, P)
+        lean_ts.append(time.perf_counter() - t0)
+    del s_large
+    pair_ratios = sorted(b / a_ for a_, b in zip(sort_ts, lean_ts))
+    import tracemalloc
+
+    tracemalloc.start()
+    lean = drop_probabilities(h, d, P)
+    lean_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.reset_peak()
+    full = solve_drop_probabilities(h, d, P)
+    full_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    lean_identical = bool(np.array_equal(lean, full.probs))
+    del lean, full
+
     t_wf, r_wf = _time(lambda: solve_drop_probabilities(h, d, P), a.reps)
     t_pa, _ = _time(lambda: solve_drop_probabilities(h, d, P, method="paper"), a.reps)
     t_wf_s, r_wf_s = _time(lambda: solve_drop_probabilities(hs, ds, P), max(a.reps, 20))
@@ -74,6 +102,11 @@ def main(argv=None):
         "machine": {"python": platform.python_version(), "numpy": np.__version__, "cpus": os.cpu_count(),
                     "loadavg": os.getloadavg() if hasattr(os, "getloadavg") else None},
         "p": P, "n_large": a.n_large, "n_cvxpy": a.n_cvxpy, "reps": a.reps,
+        "sort_large_s": float(np.median(sort_ts)), "lean_large_s": float(np.median(lean_ts)),
+        "lean_over_sort": float(np.median(pair_ratios)), "lean_over_sort_pairs": pair_ratios,
+        "lean_over_sort_target": 2.5, "lean_identical_to_full": lean_identical,
+        "lean_peak_mb": lean_peak / 2**20, "full_peak_mb": full_peak / 2**20,
+        "full_over_sort": t_wf / float(np.median(sort_ts)),
         "waterfill_large_s": t_wf, "waterfill_large_params_per_s": a.n_large / t_wf,
         "a18_large_s": t_pa, "a18_large_params_per_s": a.n_large / t_pa,
         "waterfill_small_s": t_wf_s, "cvxpy_small_s": t_cv, "cvxpy_params_per_s": a.n_cvxpy / t_cv,
@@ -84,13 +117,19 @@ def main(argv=None):
         "seven_b_waterfill_s": SEVEN_B / (a.n_large / t_wf),
         "seven_b_cvxpy_s_at_measured_rate": SEVEN_B / (a.n_cvxpy / t_cv),
     }
-    rows = [("water-filling", a.n_large, t_wf, a.n_large / t_wf),
+    rows = [("np.sort of the scores", a.n_large, res["sort_large_s"], a.n_large / res["sort_large_s"]),
+            ("water-filling, lean (probs only)", a.n_large, res["lean_large_s"], a.n_large / res["lean_large_s"]),
+            ("water-filling + diagnostics", a.n_large, t_wf, a.n_large / t_wf),
             ("A.18 (printed)", a.n_large, t_pa, a.n_large / t_pa),
             ("water-filling", a.n_cvxpy, t_wf_s, a.n_cvxpy / t_wf_s),
             ("cvxpy/Clarabel + certificate", a.n_cvxpy, t_cv, a.n_cvxpy / t_cv)]
     print(f"{'route':32s} {'n':>10s} {'seconds':>10s} {'params/s':>12s}")
     for name, n, t, thr in rows:
         print(f"{name:32s} {n:10d} {t:10.4f} {thr:12.3e}")
+    print(f"lean water-filling / one np.sort at n={a.n_large:.0e}: {res['lean_over_sort']:.2f}x "
+          f"(median of {len(pair_ratios)} alternating pairs; target <= 2.5x); with diagnostics "
+          f"{res['full_over_sort']:.2f}x; identical output: {lean_identical}; peak memory "
+          f"{res['lean_peak_mb']:.0f} MB lean vs {res['full_peak_mb']:.0f} MB full")
     print(f"throughput ratio water-filling({a.n_large:.0e}) / cvxpy({a.n_cvxpy:.0e}): "
           f"{res['throughput_ratio_waterfill_over_cvxpy']:.3g}x; same size: {res['same_size_speedup']:.3g}x")
     print(f"objective (cvxpy - waterfill)/waterfill at n={a.n_cvxpy}: {res['objective_rel_diff_cvxpy_minus_waterfill']:.2e}")

@@ -13,7 +13,8 @@ Seed ``000_5a76694d997bb78d.txt`` (supplementary material: Theorems 1 and 2).  R
 
 from .closed_form import (DropProbabilities, GammaBound, coordinate_loss, drop_and_rescale,
                           drop_probabilities, expected_diag_loss, expected_l1, expected_layer_loss,
-                          gamma_bound, hessian_diag_from_activations, l1_exceedance_probability,
+                          gamma_bound, hessian_diag_from_activations, iter_drop_probabilities,
+                          l1_exceedance_probability,
                           loss_parts, optimal_gamma, scores, solve_drop_probabilities)
 from .solvers import cvxpy_drop_probabilities, kkt_residuals
 
@@ -24,6 +25,7 @@ __all__ = [
     "drop_and_rescale",
     "drop_probabilities",
     "solve_drop_probabilities",
+    "iter_drop_probabilities",
     "expected_diag_loss",
     "expected_layer_loss",
     "loss_parts",

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import as_float_array
-from ..errors import AssumptionError, InputError
+from ..errors import AssumptionError, InputError, LintheoryError
 
 __all__ = [
     "DropProbabilities",
@@ -42,6 +42,7 @@ __all__ = [
     "loss_parts",
     "drop_probabilities",
     "solve_drop_probabilities",
+    "iter_drop_probabilities",
     "drop_and_rescale",
     "optimal_gamma",
     "expected_l1",
@@ -440,10 +441,15 @@ def solve_drop_probabilities(h_diag, delta, p, method: str = "waterfill") -> Dro
     if method not in ("waterfill", "paper"):
         raise InputError(f"method must be 'waterfill' or 'paper', got {method!r}")
     shape = d.shape
-    s = (np.sqrt(h) * np.abs(d)).ravel()
+    with np.errstate(over="ignore"):
+        s = (np.sqrt(h) * np.abs(d)).ravel()
     n = s.size
     if n == 0:
         raise InputError("delta is empty")
+    if not np.isfinite(s).all():
+        raise InputError("the scores sqrt(H_ii) |delta_i| overflow float64 for "
+                         f"{int((~np.isfinite(s)).sum())} entries; rescale h_diag or delta "
+                         "(the optimum is invariant to a common factor)")
     nz = int((s == 0).sum())
     if method == "paper":
         from .printed import a18_drop_probabilities
@@ -493,8 +499,186 @@ def drop_probabilities(h_diag, delta, p, method: str = "waterfill") -> np.ndarra
     [0.75, 0.25]
     >>> drop_probabilities([1.0, 1.0], [1.0, 1.0], 0.0).tolist()
     [0.0, 0.0]
+
+    Notes
+    -----
+    ``"waterfill"`` computes no diagnostics (those of :class:`DropProbabilities` cost as
+    much again) and keeps two arrays of the input's size: the sorted scores and the
+    output.  The scores are formed, checked for finiteness and turned into probabilities
+    in cache-sized blocks, and the output buffer holds the cumulative sums until it
+    receives the probabilities.  The numbers are those of
+    :func:`solve_drop_probabilities` bit for bit (the same operations in the same order);
+    at :math:`10^7` parameters it costs about twice one ``np.sort`` of the scores
+    (``benchmarks/bench_adadare.py``).  For a whole model, layer by layer, see
+    :func:`iter_drop_probabilities`.
     """
+    if method == "waterfill":
+        return _waterfill_probs(h_diag, delta, p)
     return solve_drop_probabilities(h_diag, delta, p, method=method).probs
+
+
+#: Entries per block of the blocked passes of :func:`_waterfill_probs` (512 KiB of float64).
+_BLOCK = 1 << 16
+
+
+def _scores_into(h: np.ndarray, d: np.ndarray, out: np.ndarray, scale: float | None = None) -> None:
+    """``out = sqrt(h) * |d|`` (times ``scale``, then ``1 - min(1, .)``) block by block.
+
+    ``h``, ``d``, ``out`` flat float64 of one size.  With ``scale=None`` it writes the scores
+    (NaN where ``h < 0`` or an input is NaN, inf where one is infinite or the product
+    overflows: the caller checks); with a ``scale`` :math:`\\kappa` it writes the drop
+    probabilities :math:`1-\\min(1,\\kappa s_i)`.  The arithmetic is that of
+    ``np.sqrt(h) * np.abs(d)`` (and of ``_waterfill_keep``), element for element, so the
+    results are identical bit for bit.
+    """
+    buf = np.empty(min(_BLOCK, out.size))
+    with np.errstate(invalid="ignore", over="ignore"):
+        for i in range(0, out.size, _BLOCK):
+            j = min(i + _BLOCK, out.size)
+            o, b = out[i:j], buf[:j - i]
+            np.sqrt(h[i:j], out=o)
+            np.abs(d[i:j], out=b)
+            np.multiply(o, b, out=o)
+            if scale is not None:
+                np.multiply(o, scale, out=o)
+                np.minimum(o, 1.0, out=o)
+                np.subtract(1.0, o, out=o)
+
+
+def _waterfill_probs(h_diag, delta, p) -> np.ndarray:
+    """The water-filling drop probabilities of :func:`solve_drop_probabilities`, lean.
+
+    The same algorithm and numbers as ``solve_drop_probabilities(..., "waterfill").probs``
+    without its diagnostics and with two arrays of the input's size instead of about six;
+    any input it does not handle itself (non-finite, negative curvature, mismatched or
+    empty, overflowing scores) goes to the full route, which raises the same errors.
+    """
+    try:
+        h = np.asarray(h_diag, dtype=np.float64)
+        d = np.asarray(delta, dtype=np.float64)
+    except (TypeError, ValueError):
+        h = d = None
+    if h is None or h.shape != d.shape or d.size == 0:
+        return solve_drop_probabilities(h_diag, delta, p).probs
+    shape, n = d.shape, d.size
+    hf, df = h.reshape(-1), d.reshape(-1)
+    asc = np.empty(n)
+    _scores_into(hf, df, asc)
+    asc.sort()                            # the one O(n log n) step
+    if not np.isfinite(asc[-1]):          # scores are >= 0 or NaN/inf, and those sort last:
+        del asc                           # bad input (raised there) or an overflow
+        return solve_drop_probabilities(h_diag, delta, p).probs
+    p = _check_sparsity(p)
+    m = n * (1 - p)
+    nz = int(np.searchsorted(asc, 0.0, side="right"))   # s >= 0: the zero scores
+    n_pos = n - nz
+    out = np.empty(n)
+    if nz == n:
+        out.fill(p)
+        return out.reshape(shape)
+    if n_pos <= m:
+        # Every live entry kept; zero-score entries share what is left of the budget.
+        del asc
+        _scores_into(hf, df, out)
+        u = np.where(out > 0, 1.0, (m - n_pos) / (n - n_pos) if n > n_pos else 0.0)
+        return np.subtract(1.0, u, out=u).reshape(shape)
+    cs = np.cumsum(asc, out=out)          # the output buffer holds the cumulative sums first
+    lo, hi = 0, int(np.ceil(m)) - 1       # the bisection of _waterfill_keep, step for step
+    while lo < hi:
+        mid = (lo + hi) // 2
+        j = n - 1 - mid
+        if (m - mid) * asc[j] <= cs[j] * (1 + 1e-15):
+            hi = mid
+        else:
+            lo = mid + 1
+    kappa = (m - lo) / cs[n - 1 - lo]
+    del asc, cs
+    _scores_into(hf, df, out, scale=kappa)
+    return out.reshape(shape)
+
+
+def _as_numpy(x, name: str):
+    """A float64 ndarray of an array-like or a torch tensor (moved to the CPU), or of the
+    zero-argument callable that loads it."""
+    if callable(x) and not hasattr(x, "shape"):
+        x = x()
+    if hasattr(x, "detach") and hasattr(x, "cpu"):      # a torch tensor, without importing torch
+        x = x.detach().cpu().double().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def iter_drop_probabilities(layers, p, *, h_diag=None, method: str = "waterfill"):
+    """Theorem 1's drop probabilities of a whole model, one layer at a time.
+
+    Each layer is solved on its own (the setting of Theorem 1: one layer's delta,
+    flattened, at mean sparsity ``p``) with :func:`drop_probabilities`, and its
+    probabilities are yielded before the next layer is read, so that the memory held is
+    that of one layer (its inputs, the sorted scores and the output) when ``layers`` is
+    lazy: a generator, or a mapping whose values are zero-argument callables that load
+    one tensor (e.g. from a safetensors file).  A state dict already in memory is read
+    layer by layer and adds the work arrays of its largest layer.
+
+    Parameters
+    ----------
+    layers : mapping or iterable
+        The deltas :math:`\\Theta_{\\mathrm{sft}}-\\Theta_{\\mathrm{pre}}` by parameter name:
+        a mapping ``name -> delta`` (a model's state dict of deltas), or an iterable of
+        ``(name, delta)`` or ``(name, h_diag, delta)``.  A value may be an array, a torch
+        tensor (any device and dtype; converted to float64 on the CPU) or a callable
+        returning one.
+    p : float in [0, 1)
+        Target mean sparsity of every layer.
+    h_diag : mapping, callable or None
+        The curvature diagonal :math:`H_{ii}\\ge0` of each layer, same shape as its delta:
+        a mapping ``name -> array`` (values as above), a function ``(name, delta) ->
+        array``, or ``None`` when ``layers`` carries it as ``(name, h_diag, delta)``.
+    method : {"waterfill", "paper"}
+        As for :func:`drop_probabilities`.
+
+    Yields
+    ------
+    (name, probs) : (str, ndarray of the delta's shape)
+        The drop probabilities :math:`p_i` of the layer, float64; identical to
+        ``drop_probabilities(h_diag[name], delta, p)``.
+
+    Raises
+    ------
+    InputError, AssumptionError
+        A layer without a curvature diagonal, or the errors of :func:`drop_probabilities`
+        (with a note naming the layer).
+
+    Examples
+    --------
+    >>> deltas = {"fc.weight": [[1.0, 3.0]], "fc.bias": [0.5, 0.5]}
+    >>> curv = {"fc.weight": [[1.0, 1.0]], "fc.bias": [1.0, 1.0]}
+    >>> [(k, v.tolist()) for k, v in iter_drop_probabilities(deltas, 0.5, h_diag=curv)]
+    [('fc.weight', [[0.75, 0.25]]), ('fc.bias', [0.5, 0.5])]
+    """
+    items = layers.items() if hasattr(layers, "items") else layers
+    for item in items:
+        if len(item) not in (2, 3):
+            raise InputError(f"layers must give (name, delta) or (name, h_diag, delta), got {len(item)} items")
+        name = item[0]
+        dn = _as_numpy(item[-1], f"{name} delta")
+        if len(item) == 3:
+            h = item[1]
+        elif h_diag is None:
+            raise InputError(f"layer {name!r}: no curvature diagonal (pass h_diag, or "
+                             "(name, h_diag, delta) triples)")
+        elif callable(h_diag) and not hasattr(h_diag, "keys"):
+            h = h_diag(name, dn)
+        else:
+            h = h_diag[name]
+        hn = _as_numpy(h, f"{name} h_diag")
+        del item, h  # hold no reference to this layer's inputs past its solve
+        try:
+            q = drop_probabilities(hn, dn, p, method=method)
+        except LintheoryError as exc:
+            if hasattr(exc, "add_note"):  # Python >= 3.11
+                exc.add_note(f"in layer {name!r} of iter_drop_probabilities")
+            raise
+        del hn, dn
+        yield name, q
 
 
 def drop_and_rescale(delta, probs, gamma, seed=None, *, rng=None, pre=None) -> np.ndarray:
