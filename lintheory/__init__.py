@@ -8,7 +8,11 @@ every statement on many random instances.  See ``lintheory verify`` and the docs
 __version__ = "0.1.0"
 
 from . import geometry, svm  # noqa: E402
-from .claims import Claim, Context, Evidence, registry, run_claim, select_claims  # noqa: E402
+# The authoring API (stable): write a suite of your own with these names.
+from .claims import (Claim, Context, ContractError, Evidence, Hypothesis, Inconclusive,  # noqa: E402
+                     OutsideHypotheses, by_reading, claim, registry, replay, run_claim,
+                     select_claims, sweep)
+from .suites import SuiteError, load_suite  # noqa: E402
 from .errors import (AssumptionError, InfeasibleError, InputError, LintheoryError,  # noqa: E402
                      NotConvergedError, SolverError)
 from .geometry import simplex_etf  # noqa: E402
@@ -16,7 +20,8 @@ from .svm import hard_margin_svm, multiclass_margin, normalized_margin, orthonor
 
 #: paper packages, imported on first attribute access (``lintheory.s2ft``) so that
 #: ``import lintheory`` stays cheap
-_PAPER_PACKAGES = ("lora_margin", "s2ft", "adadare", "perturb_merge", "coto")
+_PAPER_PACKAGES = ("lora_margin", "s2ft", "adadare", "perturb_merge", "coto", "certify", "mutants",
+                   "errata", "coverage")
 
 
 def __getattr__(name):
@@ -44,6 +49,18 @@ __all__ = [
     "Claim",
     "Context",
     "Evidence",
+    "Inconclusive",
+    "OutsideHypotheses",
+    "Hypothesis",
+    "ContractError",
+    "claim",
+    "sweep",
+    "by_reading",
+    "replay",
+    "load_suite",
+    "SuiteError",
+    "certify",
+    "mutants",
     "registry",
     "run_claim",
     "select_claims",
