@@ -23,7 +23,7 @@ import numpy as np
 
 from .errors import AssumptionError, InputError
 
-__all__ = ["as_float_array", "as_count", "as_scalar", "as_labels", "as_class_labels",
+__all__ = ["as_float_array", "refuse_complex", "as_count", "as_scalar", "as_labels", "as_class_labels",
            "check_orthonormal_rows", "check_positive", "renamed_kwargs"]
 
 
@@ -83,6 +83,27 @@ def as_float_array(a, name: str, ndim: int | None = None, *, nonempty: bool = Fa
     if bad.any():
         raise InputError(f"{name} has {int(bad.sum())} non-finite entries (NaN or inf)")
     return arr
+
+
+def refuse_complex(a, name: str) -> None:
+    """Raise :class:`InputError` when ``a`` has a complex (or non-numeric) dtype; O(1) for arrays.
+
+    For routes that read large arrays themselves and must not copy them.
+    """
+    if type(a).__module__.startswith("torch") and hasattr(a, "is_complex"):
+        if a.is_complex():
+            raise InputError(f"{name} has complex dtype {a.dtype}; lintheory works on real arrays")
+        return
+    dt = getattr(a, "dtype", None)
+    kind = dt.kind if isinstance(dt, np.dtype) else None
+    if kind is None and isinstance(a, (list, tuple, complex)):
+        try:
+            kind = np.asarray(a).dtype.kind
+        except (TypeError, ValueError):
+            return                     # ragged: the full check reports it
+    if kind == "c":
+        raise InputError(f"{name} has complex dtype; lintheory works on real arrays "
+                         "(pass .real if the imaginary part is meant to be dropped)")
 
 
 def as_count(value, name: str, minimum: int = 0, maximum: int | None = None) -> int:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import as_float_array
+from .._validation import as_count, as_float_array, as_scalar, refuse_complex
 from ..errors import AssumptionError, InputError, LintheoryError
 
 __all__ = [
@@ -71,6 +71,48 @@ def _check_inputs(h_diag, delta, name_h="h_diag", name_d="delta"):
     return h, d
 
 
+#: outside these magnitudes of max H_ii and max |delta_i| the scores (and A.18's H delta^2) can under-
+#: or overflow; the probabilities are invariant to scaling h_diag and delta separately, so such inputs
+#: are divided by their maxima first (ordinary inputs are left untouched, bit for bit)
+_SAFE_H = (1e-100, 1e100)
+_SAFE_D = (1e-50, 1e50)
+
+
+def _rescale_extreme(h, d, large: bool):
+    """Divide ``h`` / ``d`` by their maxima when those are tiny (scores would underflow to 0 and
+    turn the optimum into a uniform ``p``, or A.18 into 0/0) or, with ``large``, huge (A.18's
+    :math:`H\delta^2` overflows).  The water-filling route reports overflowing scores instead
+    (an InputError that says to rescale)."""
+    hm = float(h.max()) if h.size else 0.0
+    dm = float(np.abs(d).max()) if d.size else 0.0
+    if hm > 0 and (hm < _SAFE_H[0] or (large and hm > _SAFE_H[1])):
+        h = h / hm
+    if dm > 0 and (dm < _SAFE_D[0] or (large and dm > _SAFE_D[1])):
+        d = d / dm
+    return h, d
+
+
+def _rescale_tiny(h_diag, delta):
+    """The lean route's inputs, divided by their maxima when those are so small that the scores
+    would underflow (two reductions, no copy of an ordinary input)."""
+    try:
+        h = np.asarray(h_diag, dtype=np.float64)
+        d = np.asarray(delta, dtype=np.float64)
+    except (TypeError, ValueError):
+        return h_diag, delta           # the full route reports it
+    if h.size == 0 or d.size == 0 or h.shape != d.shape:
+        return h_diag, delta
+    with np.errstate(invalid="ignore"):
+        hm, dm = float(h.max()), float(max(d.max(), -d.min()))
+    if not (np.isfinite(hm) and np.isfinite(dm)):
+        return h_diag, delta
+    if 0 < hm < _SAFE_H[0]:
+        h = h / hm
+    if 0 < dm < _SAFE_D[0]:
+        d = d / dm
+    return h, d
+
+
 def _check_sparsity(p) -> float:
     try:
         p = float(p)
@@ -88,7 +130,7 @@ def _check_sparsity(p) -> float:
 def _check_probs(probs, shape, name="probs"):
     q = as_float_array(probs, name)
     if q.shape != shape:
-        raise InputError(f"{name} has shape {q.shape}, expected {shape}")
+        raise InputError(f"{name} has shape {q.shape} but delta has shape {shape} (they must match)")
     if q.size and (q.min() < 0 or q.max() > 1):
         viol = max(-q.min(), q.max() - 1)
         raise AssumptionError(f"{name} are probabilities in [0, 1]", float(viol), 0.0)
@@ -96,10 +138,7 @@ def _check_probs(probs, shape, name="probs"):
 
 
 def _check_gamma(gamma) -> float:
-    g = float(gamma)
-    if not np.isfinite(g):
-        raise InputError(f"gamma must be finite, got {gamma}")
-    return g
+    return as_scalar(gamma, "gamma")
 
 
 def scores(h_diag, delta) -> np.ndarray:
@@ -139,8 +178,11 @@ def coordinate_loss(p, gamma):
     >>> float(coordinate_loss(0.5, 1.0))
     1.0
     """
-    p = np.asarray(p, dtype=np.float64)
-    g = float(gamma)
+    p = as_float_array(p, "p (drop probabilities)")
+    if p.size and (p.min() < 0 or p.max() > 1):
+        raise AssumptionError("drop probabilities lie in [0, 1]: max distance outside",
+                              float(max(-p.min(), p.max() - 1)), 0.0)
+    g = _check_gamma(gamma)
     with np.errstate(divide="ignore", invalid="ignore"):
         var = np.where(p >= 1, np.inf if g != 0 else 0.0, g * g * p / np.where(p >= 1, 1.0, 1 - p))
     return var + (1 - g) ** 2
@@ -281,9 +323,8 @@ def hessian_diag_from_activations(X, d_out: int) -> np.ndarray:
     [[1.0, 4.0], [1.0, 4.0]]
     """
     Xa = as_float_array(X, "X", ndim=2)
-    if int(d_out) < 1:
-        raise InputError(f"d_out must be >= 1, got {d_out}")
-    return np.tile(np.einsum("nc,nc->c", Xa, Xa), (int(d_out), 1))
+    d_out = as_count(d_out, "d_out", minimum=1)
+    return np.tile(np.einsum("nc,nc->c", Xa, Xa), (d_out, 1))
 
 
 # --------------------------------------------------------------------------- Theorem 1
@@ -437,6 +478,7 @@ def solve_drop_probabilities(h_diag, delta, p, method: str = "waterfill") -> Dro
     0.625
     """
     h, d = _check_inputs(h_diag, delta)
+    h, d = _rescale_extreme(h, d, large=method == "paper")
     p = _check_sparsity(p)
     if method not in ("waterfill", "paper"):
         raise InputError(f"method must be 'waterfill' or 'paper', got {method!r}")
@@ -512,7 +554,10 @@ def drop_probabilities(h_diag, delta, p, method: str = "waterfill") -> np.ndarra
     (``benchmarks/bench_adadare.py``).  For a whole model, layer by layer, see
     :func:`iter_drop_probabilities`.
     """
+    refuse_complex(h_diag, "h_diag")
+    refuse_complex(delta, "delta")
     if method == "waterfill":
+        h_diag, delta = _rescale_tiny(h_diag, delta)
         return _waterfill_probs(h_diag, delta, p)
     return solve_drop_probabilities(h_diag, delta, p, method=method).probs
 

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import as_float_array, as_labels
+from .._validation import as_class_labels, as_count, as_float_array, as_scalar, renamed_kwargs
 from ..errors import AssumptionError, InputError
 
 __all__ = [
@@ -80,10 +80,9 @@ _BISECT_STEPS = 80
 
 
 def _check_sizes(K, Kb, n):
-    for name, v in (("K", K), ("Kb", Kb), ("n", n)):
-        if isinstance(v, bool) or int(v) != v:
-            raise InputError(f"{name} must be an integer, got {v!r}")
-    K, Kb, n = int(K), int(Kb), int(n)
+    K = as_count(K, "K (number of output classes)")
+    Kb = as_count(Kb, "Kb (fine-tuning classes)")
+    n = as_count(n, "n (samples per class)")
     if K < 2:
         raise InputError(f"K (number of output classes) must be >= 2, got {K}")
     if Kb < 1:
@@ -101,9 +100,7 @@ def _check_reduction(reduction):
 
 
 def _as_lam(lam):
-    arr = np.asarray(lam, dtype=np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise InputError("lam has non-finite entries (NaN or inf)")
+    arr = as_float_array(lam, "lam")
     if np.any(arr <= 0):
         raise InputError(f"lam must be > 0 (at lam = 0 separable data have no minimiser), got min {arr.min():.3g}")
     return arr
@@ -235,6 +232,7 @@ def template(K: int, Kb: int, a: float, b: float, c: float) -> np.ndarray:
            [-0.25, -0.25]])
     """
     K, Kb, _ = _check_sizes(K, Kb, 1)
+    a, b, c = (as_scalar(v, nm) for v, nm in ((a, "a"), (b, "b"), (c, "c")))
     V = np.empty((K, Kb))
     V[:Kb] = (a + b) * np.eye(Kb) - b
     V[Kb:] = -c
@@ -304,7 +302,8 @@ def optimum(K: int, Kb: int, n: int, lam, *, reduction: str = "mean") -> LoRAOpt
     q = np.zeros_like(g)
     if low.any():
         gl = g[low]
-        pl = np.log((1 - gl * (Kb - 1 + s)) / (gl * (1 - s)))
+        # in logs: g (1 - s) underflows for subnormal lam (1e-310), and the quotient would be inf
+        pl = np.log1p(-gl * (Kb - 1 + s)) - np.log(gl) - math.log1p(-s)
         p[low] = pl
         q[low] = pl - math.log1p(sigma)
     if mid.any():
@@ -443,7 +442,7 @@ def intermediate_lambda(K: int, Kb: int, n: int, p, *, reduction: str = "mean"):
         raise InputError("the intermediate regime needs Kb >= 2")
     p = as_float_array(p, "p")
     if np.any(p <= 0):
-        raise InputError("p must be > 0")
+        raise InputError(f"p must be > 0, got min {p.min():.3g}")
     if Kb < K:
         _, sigma = _consts(K, Kb)
         pmax = Kb * math.log1p(sigma)
@@ -476,8 +475,9 @@ def check_lora_rank(r: int, K: int, Kb: int, n: int, lam, *, reduction: str = "m
     >>> check_lora_rank(3, 6, 3, 2, 0.01)
     True
     """
+    r = as_count(r, "r (LoRA rank)", minimum=1)
     need = int(np.max(rank_of_optimum(K, Kb, n, lam, reduction=reduction)))
-    if int(r) < need:
+    if r < need:
         warnings.warn(f"LoRA rank r = {r} < rank(Z*) = {need} (Assumption 2.2 asks r >= Kb = {Kb}): "
                       "LoRA is then rank-constrained and the closed form does not apply", UserWarning,
                       stacklevel=2)
@@ -485,28 +485,34 @@ def check_lora_rank(r: int, K: int, Kb: int, n: int, lam, *, reduction: str = "m
     return True
 
 
-def check_problem(X_ft, y_ft, n_classes: int, *, W_pre=None, X_pre=None,
-                  tol: float = ORTHONORMAL_TOL, orth_tol: float = ORTHOGONAL_TOL):
+@renamed_kwargs(n_classes="K")
+def check_problem(X_ft, y_ft, K: int, *, W_pre=None, X_pre=None,
+                  tol: float = ORTHONORMAL_TOL, orth_tol: float = ORTHOGONAL_TOL, classes=None):
     r"""Check Assumptions 2.3–2.4 on actual data and return ``(X_ft, y_ft, seen, n)``.
 
     Parameters
     ----------
     X_ft : ndarray of shape (Kb n, d)
         Fine-tuning samples as rows.
-    y_ft : ndarray of shape (Kb n,)
-        Labels in ``[0, n_classes)``, the same number ``n`` of samples per class.
-    n_classes : int
-        K.
+    y_ft : array_like of shape (Kb n,)
+        Labels, the same number ``n`` of samples per class: row indices in ``[0, K)``, or any sortable
+        labels (ints such as ``y * 10``, strings) together with ``classes``.
+    K : int
+        Output classes (rows of the classifier); ``n_classes`` is a deprecated alias.
     W_pre : ndarray of shape (K, d), optional
         Checked: :math:`\max|X_{ft}W_{pre}^\top|` ≤ ``orth_tol``.
     X_pre : ndarray of shape (m, d), optional
         Checked: :math:`\max|X_{pre}X_{ft}^\top|` ≤ ``orth_tol`` and ``d >= Kb n + rank(X_pre)``.
+    classes : array_like of shape (K,), optional
+        The label of each of the ``K`` rows, when ``y_ft`` are not row indices.
 
     Returns
     -------
-    X_ft, y_ft : ndarray
+    X_ft : ndarray
+    y_ft : ndarray of int
+        The row index of each sample's label.
     seen : ndarray of shape (Kb,)
-        The sorted fine-tuning labels.
+        The sorted row indices of the fine-tuning classes.
     n : int
 
     Raises
@@ -528,22 +534,20 @@ def check_problem(X_ft, y_ft, n_classes: int, *, W_pre=None, X_pre=None,
     hint = ("The closed form does not apply; lintheory.lora_margin.solvers.solve_full_space "
             "solves the nuclear-norm problem for general data")
     X = as_float_array(X_ft, "X_ft", ndim=2)
-    if int(n_classes) != n_classes or n_classes < 2:
-        raise InputError(f"n_classes must be an integer >= 2, got {n_classes}")
-    K = int(n_classes)
-    y = as_labels(y_ft, X.shape[0], K, name="y_ft")
+    K = as_count(K, "K (number of output classes)", minimum=2)
     if X.shape[0] == 0:
         raise InputError("X_ft has no samples")
+    _, y = as_class_labels(y_ft, X.shape[0], K=K, classes=classes, name="y_ft")
     seen, counts = np.unique(y, return_counts=True)
     if counts.min() != counts.max():
         raise AssumptionError(f"every fine-tuning class has the same number n of samples (Section 2.2): "
-                              f"class sizes range from {counts.min()} to {counts.max()}",
-                              float(counts.max() - counts.min()), 0.0)
+                              f"class sizes range from {counts.min()} to {counts.max()} (max - min)",
+                              float(counts.max() - counts.min()), 0.0, relation="==")
     n = int(counts[0])
     N, d = X.shape
     if N > d:
-        raise AssumptionError(f"d >= Kb n (Assumption 2.3a needs Kb n = {N} orthonormal samples; d = {d} "
-                              "is too small)", float(N - d), 0.0, hint)
+        raise AssumptionError(f"d >= Kb n (Assumption 2.3a needs Kb n = {N} orthonormal samples in "
+                              "dimension d): d", float(d), float(N), hint, relation=">=")
     dev = float(np.max(np.abs(X @ X.T - np.eye(N))))
     if dev > tol:
         raise AssumptionError("fine-tuning samples are orthonormal (Assumption 2.3a): max |X_ft X_ftᵀ - I|",
@@ -554,8 +558,8 @@ def check_problem(X_ft, y_ft, n_classes: int, *, W_pre=None, X_pre=None,
             raise InputError(f"X_pre has {Xp.shape[1]} features but X_ft has {d}")
         rk = int(np.linalg.matrix_rank(Xp)) if Xp.size else 0
         if d < N + rk:
-            raise AssumptionError(f"d >= Kb n + rank(X_pre) = {N + rk} (Assumption 2.3 cannot hold in d = {d})",
-                                  float(N + rk - d), 0.0)
+            raise AssumptionError("d >= Kb n + rank(X_pre) (Assumption 2.3 cannot hold otherwise): d",
+                                  float(d), float(N + rk), relation=">=")
         ov = float(np.max(np.abs(Xp @ X.T))) if Xp.size else 0.0
         if ov > orth_tol:
             raise AssumptionError("fine-tuning samples are orthogonal to pre-training samples (Assumption 2.3b): "
@@ -571,8 +575,9 @@ def check_problem(X_ft, y_ft, n_classes: int, *, W_pre=None, X_pre=None,
     return X, y, seen, n
 
 
-def adapter(X_ft, y_ft, n_classes: int, lam: float, *, W_pre=None, X_pre=None,
-            reduction: str = "mean", tol: float = ORTHONORMAL_TOL) -> np.ndarray:
+@renamed_kwargs(n_classes="K")
+def adapter(X_ft, y_ft, K: int, lam: float, *, W_pre=None, X_pre=None,
+            reduction: str = "mean", tol: float = ORTHONORMAL_TOL, classes=None) -> np.ndarray:
     r"""The optimal LoRA product :math:`B^*A^*` (K × d) for actual data.
 
     .. math::
@@ -587,15 +592,17 @@ def adapter(X_ft, y_ft, n_classes: int, lam: float, *, W_pre=None, X_pre=None,
     ----------
     X_ft : ndarray of shape (Kb n, d)
         Orthonormal fine-tuning samples as rows (any order).
-    y_ft : ndarray of shape (Kb n,)
-        Labels in ``[0, K)``, ``n`` per class.
-    n_classes : int
-        K.
+    y_ft : array_like of shape (Kb n,)
+        Labels, ``n`` per class: row indices in ``[0, K)``, or any sortable labels with ``classes``.
+    K : int
+        Output classes; ``n_classes`` is a deprecated alias.
     lam : float
         λ > 0.
     W_pre, X_pre : ndarray, optional
         Checked for orthogonality to ``X_ft`` when given (see :func:`check_problem`).
     reduction : {"mean", "sum"}
+    classes : array_like of shape (K,), optional
+        The label of each row of ``Z`` (see :func:`check_problem`).
 
     Returns
     -------
@@ -613,11 +620,10 @@ def adapter(X_ft, y_ft, n_classes: int, lam: float, *, W_pre=None, X_pre=None,
     >>> Z.shape, np.allclose(Z.sum(axis=0), 0)
     ((3, 6), True)
     """
-    X, y, seen, n = check_problem(X_ft, y_ft, n_classes, W_pre=W_pre, X_pre=X_pre, tol=tol)
-    K, Kb = int(n_classes), seen.size
-    if np.ndim(lam) != 0:
-        raise InputError("adapter needs a scalar lam")
-    opt = optimum(K, Kb, n, float(lam), reduction=reduction)
+    X, y, seen, n = check_problem(X_ft, y_ft, K, W_pre=W_pre, X_pre=X_pre, tol=tol, classes=classes)
+    K, Kb = as_count(K, "K"), seen.size
+    lam = as_scalar(lam, "lam (adapter needs a scalar lam)")
+    opt = optimum(K, Kb, n, lam, reduction=reduction)
     V = opt.template()                           # rows: seen 0..Kb-1, then unseen
     order = np.concatenate([seen, np.setdiff1d(np.arange(K), seen)])
     Vk = np.empty_like(V)
@@ -626,7 +632,8 @@ def adapter(X_ft, y_ft, n_classes: int, lam: float, *, W_pre=None, X_pre=None,
     return L @ X
 
 
-def forgetting_margins(K: int, Kb: int, n: int, lam, *, rho_pre: float, gamma_pre: float,
+@renamed_kwargs(gamma_pre="normalized_margin_pre")
+def forgetting_margins(K: int, Kb: int, n: int, lam, *, rho_pre: float, normalized_margin_pre: float,
                        reduction: str = "mean") -> dict:
     r"""Theorem 3.2 / equation (12): normalised margins of :math:`W_{pre} + B^*A^*`.
 
@@ -639,14 +646,18 @@ def forgetting_margins(K: int, Kb: int, n: int, lam, *, rho_pre: float, gamma_pr
     with :math:`C_{pre} = \rho_{pre}\gamma_{pre}` and :math:`C_{ft,\lambda} = \gamma_{ft,\lambda}\Theta_\lambda`
     (exact for every λ > 0 and every K̄, since :math:`W_{pre}\perp B^*A^*`).
 
+    Naming (``docs/conventions.md``): ``margin`` is the unnormalised :math:`C(W;D)`,
+    ``normalized_margin`` is :math:`\gamma(W;D) = C/\|W\|_F`.
+
     Parameters
     ----------
     K, Kb, n : int
     lam : float or array_like
     rho_pre : float
         :math:`\|W_{pre}\|_F > 0`.
-    gamma_pre : float
-        :math:`\gamma(W_{pre}; D_{pre})`; must be > 0 (separable pre-training data).
+    normalized_margin_pre : float
+        :math:`\gamma_{pre} = \gamma(W_{pre}; D_{pre})`, the **normalised** pre-training margin; must be
+        > 0 (separable pre-training data).  ``gamma_pre`` is a deprecated alias.
 
     Returns
     -------
@@ -655,17 +666,17 @@ def forgetting_margins(K: int, Kb: int, n: int, lam, *, rho_pre: float, gamma_pr
 
     Examples
     --------
-    >>> m = forgetting_margins(4, 4, 2, 0.08, rho_pre=2.0, gamma_pre=0.5)
+    >>> m = forgetting_margins(4, 4, 2, 0.08, rho_pre=2.0, normalized_margin_pre=0.5)
     >>> round(float(m["pre"]), 6), round(float(m["ft"]), 6)
     (0.209974, 0.370505)
     """
-    if not (np.isfinite(rho_pre) and rho_pre > 0):
-        raise InputError(f"rho_pre must be > 0, got {rho_pre}")
-    if not (np.isfinite(gamma_pre) and gamma_pre > 0):
-        raise AssumptionError("the pre-training data are separable by W_pre (gamma_pre > 0, Assumption 2.3)",
-                              float(-gamma_pre) if np.isfinite(gamma_pre) else None, 0.0)
+    rho_pre = as_scalar(rho_pre, "rho_pre", low=0.0, low_open=True)
+    gamma_pre = as_scalar(normalized_margin_pre, "normalized_margin_pre")
+    if not gamma_pre > 0:
+        raise AssumptionError("the pre-training data are separable by W_pre (normalized_margin_pre > 0, "
+                              "Assumption 2.3): normalized_margin_pre", gamma_pre, 0.0, relation=">")
     opt = optimum(K, Kb, n, lam, reduction=reduction)
-    norm = np.sqrt(rho_pre ** 2 + np.asarray(opt.theta) ** 2)
+    norm = np.hypot(rho_pre, np.asarray(opt.theta))
     pre = rho_pre * gamma_pre / norm
     ft = np.asarray(opt.margin) / norm
     return {"pre": pre, "ft": ft, "union": np.minimum(pre, ft), "theta": opt.theta, "margin_ft": opt.margin}
@@ -694,7 +705,8 @@ class OptimalLambda:
     value: float | None
 
 
-def optimal_lambda(K: int, Kb: int, n: int, C_pre: float, *, rho_pre: float | None = None,
+@renamed_kwargs(C_pre="margin_pre")
+def optimal_lambda(K: int, Kb: int, n: int, margin_pre: float, *, rho_pre: float | None = None,
                    reduction: str = "mean") -> OptimalLambda:
     r"""The union-margin-maximising λ* (Theorem 3.2 corrected: the equal-margin rule).
 
@@ -715,8 +727,9 @@ def optimal_lambda(K: int, Kb: int, n: int, C_pre: float, *, rho_pre: float | No
     Parameters
     ----------
     K, Kb, n : int
-    C_pre : float
-        :math:`C(W_{pre}; D_{pre}) > 0`.
+    margin_pre : float
+        :math:`C_{pre} = C(W_{pre}; D_{pre}) > 0`, the **unnormalised** pre-training margin
+        (``= rho_pre * normalized_margin_pre``).  ``C_pre`` is a deprecated alias.
     rho_pre : float, optional
         :math:`\|W_{pre}\|_F`, for the optimal value.
     reduction : {"mean", "sum"}
@@ -728,7 +741,9 @@ def optimal_lambda(K: int, Kb: int, n: int, C_pre: float, *, rho_pre: float | No
     Raises
     ------
     AssumptionError
-        ``C_pre <= 0`` (non-separable pre-training data: the trade-off is undefined).
+        ``margin_pre <= 0`` (non-separable pre-training data: the trade-off is undefined).
+    InputError
+        λ* below the smallest positive float64 (``margin_pre`` beyond about 700).
 
     Examples
     --------
@@ -738,21 +753,28 @@ def optimal_lambda(K: int, Kb: int, n: int, C_pre: float, *, rho_pre: float | No
     """
     K, Kb, n = _check_sizes(K, Kb, n)
     _check_reduction(reduction)
-    if not (np.isfinite(C_pre) and C_pre > 0):
-        raise AssumptionError("the pre-training data are separable by W_pre (C_pre > 0); λ* is undefined",
-                              float(-C_pre) if np.isfinite(C_pre) else None, 0.0)
+    C_pre = as_scalar(margin_pre, "margin_pre")
+    if not C_pre > 0:
+        raise AssumptionError("the pre-training data are separable by W_pre (margin_pre = C_pre > 0; "
+                              "λ* is undefined otherwise): margin_pre", C_pre, 0.0, relation=">")
+    if rho_pre is not None:
+        rho_pre = as_scalar(rho_pre, "rho_pre", low=0.0, low_open=True)
     s, sigma = _consts(K, Kb)
-    if Kb == K:
-        g = 1.0 / (K - 1 + math.exp(C_pre))
-    elif Kb >= 2 and C_pre <= (Kb - 1) * math.log1p(sigma):
-        u = math.exp(-C_pre / (Kb - 1))
-        g = float(_intermediate_rhs(u, K, Kb))
-    else:
-        pstar = C_pre + math.log1p(sigma)
-        g = 1.0 / (Kb - 1 + s + (1 - s) * math.exp(pstar))
-    lam = g / math.sqrt(n) * (Kb * n if reduction == "sum" else 1.0)
+    with np.errstate(over="ignore"):
+        if Kb == K:
+            g = 1.0 / (K - 1 + np.exp(C_pre))
+        elif Kb >= 2 and C_pre <= (Kb - 1) * math.log1p(sigma):
+            u = math.exp(-C_pre / (Kb - 1))
+            g = float(_intermediate_rhs(u, K, Kb))
+        else:
+            pstar = C_pre + math.log1p(sigma)
+            g = 1.0 / (Kb - 1 + s + (1 - s) * np.exp(pstar))
+    lam = float(g) / math.sqrt(n) * (Kb * n if reduction == "sum" else 1.0)
+    if not lam > 0:
+        raise InputError(f"λ* = exp(-{C_pre:.4g})/... is below the smallest positive float64: margin_pre = "
+                         f"{C_pre:.4g} is too large for the closed form in double precision (λ* ≈ 0)")
     opt = optimum(K, Kb, n, lam, reduction=reduction)
-    value = None if rho_pre is None else C_pre / math.sqrt(rho_pre ** 2 + opt.theta ** 2)
+    value = None if rho_pre is None else C_pre / math.hypot(rho_pre, opt.theta)
     return OptimalLambda(lam=lam, regime=opt.regime, theta=opt.theta, value=value)
 
 
@@ -775,23 +797,34 @@ class MergeOptimum:
 def _check_tasks(task_margins, task_thetas=None):
     C = as_float_array(task_margins, "task_margins", ndim=1)
     if C.size == 0:
-        raise InputError("need at least one task")
+        raise InputError("task_margins is empty: need at least one task")
     if np.any(C <= 0):
         i = int(np.argmin(C))
-        raise AssumptionError(f"every adapter has a positive margin C_i > 0 (task {i} has C_i = {C[i]:.3g}: "
-                              "a high-regime adapter is zero, so alpha_i* is undefined)", float(-C[i]), 0.0)
+        raise AssumptionError(f"every adapter has a positive unnormalised margin C_i > 0 (a high-regime adapter "
+                              f"is zero, so alpha_i* is undefined): task_margins[{i}]", float(C[i]), 0.0,
+                              relation=">")
     th = None
     if task_thetas is not None:
         th = as_float_array(task_thetas, "task_thetas", ndim=1)
         if th.shape != C.shape:
             raise InputError(f"task_thetas has shape {th.shape}, task_margins {C.shape}")
         if np.any(th <= 0):
-            raise AssumptionError("every adapter is nonzero (Theta_i > 0; high regime excluded)",
-                                  float(-th.min()), 0.0)
+            i = int(np.argmin(th))
+            raise AssumptionError(f"every adapter is nonzero (Theta_i > 0; high regime excluded): "
+                                  f"task_thetas[{i}]", float(th[i]), 0.0, relation=">")
     return C, th
 
 
-def merge_coefficients(C_pre: float, task_margins, *, rho_pre: float | None = None,
+def _check_margin_pre(C_pre, name="margin_pre"):
+    C_pre = as_scalar(C_pre, name)
+    if not C_pre > 0:
+        raise AssumptionError(f"the pre-training data are separable by W_pre ({name} = C_pre > 0): {name}",
+                              C_pre, 0.0, relation=">")
+    return C_pre
+
+
+@renamed_kwargs(C_pre="margin_pre")
+def merge_coefficients(margin_pre: float, task_margins, *, rho_pre: float | None = None,
                        task_thetas=None) -> MergeOptimum:
     r"""Theorem 3.3: :math:`\alpha_i^* = C_{pre}/C_i` and the optimal union margin.
 
@@ -799,10 +832,11 @@ def merge_coefficients(C_pre: float, task_margins, *, rho_pre: float | None = No
 
     Parameters
     ----------
-    C_pre : float
-        :math:`C(W_{pre}; D_{pre}) = \rho_{pre}\gamma_{pre} > 0`.
+    margin_pre : float
+        :math:`C_{pre} = C(W_{pre}; D_{pre}) = \rho_{pre}\gamma_{pre} > 0`, **unnormalised**
+        (``C_pre`` is a deprecated alias).
     task_margins : array_like of shape (T,)
-        :math:`C_i = C(B_i^*A_i^*; D_i) > 0` (unnormalised; zero for a high-regime adapter, an error).
+        :math:`C_i = C(B_i^*A_i^*; D_i) > 0` (**unnormalised**; zero for a high-regime adapter, an error).
     rho_pre : float, optional
     task_thetas : array_like of shape (T,), optional
         :math:`\Theta_i = \|B_i^*A_i^*\|_F`; with ``rho_pre`` gives the optimal value
@@ -818,19 +852,20 @@ def merge_coefficients(C_pre: float, task_margins, *, rho_pre: float | None = No
     >>> r.alpha.tolist(), round(r.value, 6)
     ([0.5, 2.0], 0.408248)
     """
-    if not (np.isfinite(C_pre) and C_pre > 0):
-        raise AssumptionError("the pre-training data are separable by W_pre (C_pre > 0)",
-                              float(-C_pre) if np.isfinite(C_pre) else None, 0.0)
+    C_pre = _check_margin_pre(margin_pre)
     C, th = _check_tasks(task_margins, task_thetas)
     alpha = C_pre / C
     value = None
     if rho_pre is not None and th is not None:
-        gpre = C_pre / rho_pre
-        value = float((gpre ** -2 + np.sum((th / C) ** 2)) ** -0.5)
+        rho_pre = as_scalar(rho_pre, "rho_pre", low=0.0, low_open=True)
+        # (1/gamma_pre^2 + sum_i 1/gamma_i^2)^(-1/2) as 1 / ||(1/gamma)||_2: no overflow at 1e±150
+        inv = np.concatenate([[rho_pre / C_pre], th / C])
+        value = float(1.0 / np.linalg.norm(inv))
     return MergeOptimum(alpha=alpha, value=value)
 
 
-def merged_margins(alpha, *, C_pre: float, rho_pre: float, task_margins, task_thetas) -> dict:
+@renamed_kwargs(C_pre="margin_pre")
+def merged_margins(alpha, *, margin_pre: float, rho_pre: float, task_margins, task_thetas) -> dict:
     r"""Theorem 3.3: normalised margins of :math:`W_{pre}+\sum_i\alpha_iB_i^*A_i^*` for α ≥ 0.
 
     .. math::
@@ -845,8 +880,14 @@ def merged_margins(alpha, *, C_pre: float, rho_pre: float, task_margins, task_th
     Parameters
     ----------
     alpha : array_like of shape (T,) or (..., T)
-    C_pre, rho_pre : float
-    task_margins, task_thetas : array_like of shape (T,)
+    margin_pre : float
+        :math:`C_{pre}`, the **unnormalised** pre-training margin (``C_pre`` is a deprecated alias).
+    rho_pre : float
+        :math:`\|W_{pre}\|_F`.
+    task_margins : array_like of shape (T,)
+        **Unnormalised** :math:`C_i`.
+    task_thetas : array_like of shape (T,)
+        :math:`\Theta_i`.
 
     Returns
     -------
@@ -855,20 +896,25 @@ def merged_margins(alpha, *, C_pre: float, rho_pre: float, task_margins, task_th
 
     Examples
     --------
-    >>> m = merged_margins([0.5, 2.0], C_pre=1.0, rho_pre=1.0, task_margins=[2.0, 0.5], task_thetas=[2.0, 1.0])
+    >>> m = merged_margins([0.5, 2.0], margin_pre=1.0, rho_pre=1.0, task_margins=[2.0, 0.5], task_thetas=[2.0, 1.0])
     >>> round(float(m["union"]), 6)
     0.408248
     """
+    C_pre = _check_margin_pre(margin_pre)
+    rho_pre = as_scalar(rho_pre, "rho_pre", low=0.0, low_open=True)
     C, th = _check_tasks(task_margins, task_thetas)
     if th is None:
         raise InputError("task_thetas is required")
     a = as_float_array(alpha, "alpha")
-    if a.shape[-1:] != C.shape:
+    if a.ndim == 0 or a.shape[-1:] != C.shape:
         raise InputError(f"alpha must end in T = {C.size} coefficients, got shape {a.shape}")
     if np.any(a < 0):
         warnings.warn("alpha has negative entries: Theorem 3.3's margin formula assumes alpha >= 0",
                       UserWarning, stacklevel=2)
-    norm = np.sqrt(rho_pre ** 2 + np.sum((a * th) ** 2, axis=-1))
+    # sqrt(rho^2 + sum_j (alpha_j Theta_j)^2) without overflow or underflow at extreme scales
+    parts = np.concatenate([np.broadcast_to(rho_pre, a.shape[:-1] + (1,)), a * th], axis=-1)
+    big = np.max(np.abs(parts), axis=-1, keepdims=True)
+    norm = (big * np.sqrt(np.sum((parts / big) ** 2, axis=-1, keepdims=True)))[..., 0]
     pre = C_pre / norm
     tasks = a * C / norm[..., None]
     union = np.minimum(pre, tasks.min(axis=-1))

@@ -59,6 +59,16 @@ class LoRAProblem:
     tasks: list = field(default_factory=list)
 
     @property
+    def margin_pre(self) -> float:
+        """:math:`C_{pre}`, the unnormalised pre-training margin (the name the API takes: ``margin_pre``)."""
+        return self.C_pre
+
+    @property
+    def normalized_margin_pre(self) -> float:
+        r""":math:`\gamma_{pre} = C_{pre}/\rho_{pre}` (the name the API takes: ``normalized_margin_pre``)."""
+        return self.gamma_pre
+
+    @property
     def X_ft(self) -> np.ndarray:
         """The first task's samples (Kb n, d)."""
         return self.tasks[0].X
@@ -123,7 +133,7 @@ def merging_problem(K: int, tasks, d: int | None = None, *, d_pre: int | None = 
     if d < need:
         raise InputError(f"d = {d} is too small: the assumptions need d >= d_pre + sum Kb n = {need}")
     X_pre, y_pre, Q = pretraining_clusters(K, n_pre_per_class, d_pre, d, seed=rng, spread=spread)
-    svm = hard_margin_svm(X_pre, y_pre, n_classes=K)
+    svm = hard_margin_svm(X_pre, y_pre, K)
     W_pre = rho_pre * svm.W / np.linalg.norm(svm.W)
     C_pre = multiclass_margin(W_pre, X_pre, y_pre)
     out, col = [], d_pre

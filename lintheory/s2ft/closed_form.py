@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import as_float_array
+from .._validation import as_count, as_float_array
 from ..errors import AssumptionError, InputError
 
 __all__ = [
@@ -122,14 +122,12 @@ def network_parts(layers, ell) -> NetParts:
     """
     if not isinstance(layers, (list, tuple)) or len(layers) == 0:
         raise InputError("layers must be a non-empty list [W_1, ..., W_L]")
-    Ws = [as_float_array(W, f"layers[{j}] (W_{j + 1})", ndim=2) for j, W in enumerate(layers)]
+    Ws = [as_float_array(W, f"layers[{j}] (W_{j + 1})", ndim=2, nonempty=True) for j, W in enumerate(layers)]
     for j in range(1, len(Ws)):
         if Ws[j].shape[1] != Ws[j - 1].shape[0]:
             raise InputError(f"layer shapes do not chain: W_{j + 1} has shape {Ws[j].shape} but "
                              f"W_{j} has {Ws[j - 1].shape[0]} rows (need W_{j + 1}.shape[1] == d_{j})")
-    if isinstance(ell, bool) or not isinstance(ell, (int, np.integer)):
-        raise InputError(f"ell must be an integer in [1, {len(Ws)}], got {ell!r}")
-    ell = int(ell)
+    ell = as_count(ell, f"ell (1-based adapted layer in [1, {len(Ws)}])")
     if not 1 <= ell <= len(Ws):
         raise InputError(f"ell = {ell} is outside [1, L] = [1, {len(Ws)}] (ell is 1-based)")
     W_ell = Ws[ell - 1]
@@ -275,9 +273,7 @@ def _check_channels(parts: NetParts, channels) -> list[int]:
 
 
 def _check_rank(parts: NetParts, r) -> int:
-    if isinstance(r, bool) or not isinstance(r, (int, np.integer)):
-        raise InputError(f"r must be a positive integer, got {r!r}")
-    r = int(r)
+    r = as_count(r, "r (LoRA rank)")
     rmax = min(parts.d_ell, parts.d_in)
     if not 1 <= r <= rmax:
         raise InputError(f"LoRA rank r = {r} is outside [1, min(d_ell, d_ell-1)] = [1, {rmax}]")
@@ -522,6 +518,12 @@ def no_free_lunch_slack(F, B_in, B_out, sigma_x) -> float:
     >>> no_free_lunch_slack(np.zeros((1, 1)), np.ones((1, 1)), -np.ones((1, 1)), np.eye(1))
     0.0
     """
+    F = as_float_array(F, "F", ndim=2)
+    B_in = as_float_array(B_in, "B_in", ndim=2)
+    B_out = as_float_array(B_out, "B_out", ndim=2)
+    if not F.shape == B_in.shape == B_out.shape:
+        raise InputError(f"F, B_in and B_out must have the same shape (q, p), got {F.shape}, {B_in.shape} "
+                         f"and {B_out.shape}")
     ei = excess_risk(F, B_in, sigma_x)
     eo = excess_risk(F, B_out, sigma_x)
     return float(np.sqrt(ei) + np.sqrt(eo) - np.sqrt(label_shift(B_in, B_out, sigma_x)))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._validation import as_count, as_scalar
 from ..errors import AssumptionError, InputError
 from . import closed_form as cf
 
@@ -106,6 +107,14 @@ def random_instance(seed, *, max_dim: int = 8, min_dim: int = 2, depth: int | No
     Instances whose ``K``, ``K U_S`` or ``Sigma_z`` have condition number above
     :data:`GEN_COND_MAX` are redrawn (at most ``max_tries`` times).
     """
+    min_dim = as_count(min_dim, "min_dim", minimum=1)
+    max_dim = as_count(max_dim, "max_dim", minimum=min_dim)
+    if depth is not None:
+        depth = as_count(depth, "depth", minimum=1)
+    if d_rank is not None:
+        d_rank = as_count(d_rank, "d_rank", minimum=1)
+    max_tries = as_count(max_tries, "max_tries", minimum=1)
+    shift_scale = as_scalar(shift_scale, "shift_scale")
     rng = np.random.default_rng(seed)
     for _ in range(max_tries):
         L = int(depth) if depth is not None else int(rng.integers(1, 4))
@@ -158,11 +167,22 @@ def channel_split_instance(seed, *, widths=(40, 32, 32, 24), ell: int = 2, r: in
     :math:`B^{(o)} = W^{pre} + K\tilde D_SW_{low} + \text{ood\_noise}\cdot N/\sqrt p`.
     :math:`\Sigma_x = I`, :math:`\Sigma_\epsilon = \text{noise}^2 I`.
     """
+    widths = [as_count(w, "widths", minimum=1) for w in widths]
+    if len(widths) < 2:
+        raise InputError(f"widths must list at least [p, q], got {widths}")
+    ell = as_count(ell, "ell", minimum=1, maximum=len(widths) - 1)
+    r = as_count(r, "r (LoRA rank)", minimum=1)
+    for nm, rows in (("channels", channels), ("in_rows", in_rows), ("out_rows", out_rows)):
+        for a in rows:
+            as_count(a, nm)
+    for nm, v in (("spurious", spurious), ("signal", signal), ("ood_noise", ood_noise), ("noise", noise)):
+        as_scalar(v, nm)
     rng = np.random.default_rng(seed)
-    widths = [int(w) for w in widths]
     layers = [_semi_orthogonal(rng, widths[j + 1], widths[j]) for j in range(len(widths) - 1)]
     parts = cf.network_parts(layers, ell)
     d_l, d_in, p, q = parts.d_ell, parts.d_in, parts.p, parts.q
+    if r > min(d_l, d_in):
+        raise InputError(f"LoRA rank r = {r} is outside [1, min(d_ell, d_ell-1)] = [1, {min(d_l, d_in)}]")
     for nm, rows in (("channels", channels), ("in_rows", in_rows), ("out_rows", out_rows)):
         if any(not 0 <= a < d_l for a in rows):
             raise InputError(f"{nm} must be rows of W_ell in [0, {d_l})")
@@ -185,10 +205,11 @@ def sample_id(inst: Instance, n: int, seed, *, reps: int | None = None):
     Returns ``X (n, p)`` and ``Y (n, q)`` (samples as rows), or ``(reps, n, p)``, ``(reps, n, q)`` arrays
     when ``reps`` is given.
     """
-    if int(n) < 1:
-        raise InputError(f"n must be a positive number of samples, got {n}")
+    n = as_count(n, "n (number of samples)", minimum=1)
+    if reps is not None:
+        reps = as_count(reps, "reps", minimum=1)
     rng = np.random.default_rng(seed)
-    shape = (int(n),) if reps is None else (int(reps), int(n))
+    shape = (n,) if reps is None else (reps, n)
     hx = cf.psd_sqrt(inst.sigma_in)
     he = cf.psd_sqrt(inst.sigma_eps)
     X = rng.normal(size=shape + (hx.shape[0],)) @ hx
