@@ -35,8 +35,25 @@ class _UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    #: ``() -> str`` computed when the help is shown (e.g. the figure names, which need imports).
+    lazy_epilog = None
+
     def error(self, message):  # one line, exit 2 (argparse's default prints usage too)
         raise _UsageError(message)
+
+    def format_help(self):
+        if self.lazy_epilog is not None:
+            self.epilog = self.lazy_epilog()
+        return super().format_help()
+
+
+def _figures_epilog() -> str:
+    from .plotting import figure_registry
+
+    reg = figure_registry()
+    w = max(map(len, reg))
+    return "figures (--only takes a name, its short name or a paper):\n" + "\n".join(
+        f"  {key:<{w}}  {spec.description}" for key, spec in reg.items())
 
 
 class Progress:
@@ -95,9 +112,11 @@ def _parser() -> argparse.ArgumentParser:
                     help="reuse the records in OUT/records/ written by an earlier run with the "
                          "same profile, seed and device; run only the rest")
 
-    pf = sub.add_parser("figures", help="regenerate the theory figures (PDF + PNG)")
+    pf = sub.add_parser("figures", help="regenerate the theory figures (PDF + PNG)",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    pf.lazy_epilog = _figures_epilog
     pf.add_argument("--only", action="append", help="figure key, name or paper (repeatable)")
-    pf.add_argument("--out", default="lintheory-figures")
+    pf.add_argument("--out", default="lintheory-figures", help="output folder (default: %(default)s)")
     pf.add_argument("--device", choices=DEVICES, default="cpu")
     pf.add_argument("--profile", choices=PROFILES, default="quick")
     pf.add_argument("--seed", type=int, default=0)
@@ -105,7 +124,8 @@ def _parser() -> argparse.ArgumentParser:
                     help="figures made in parallel by this many local worker processes (default: 1)")
 
     pp = sub.add_parser("proofs", help="run the step-by-step derivation checks")
-    pp.add_argument("--paper", help="only the proofs of this paper (e.g. svm, lora_margin)")
+    pp.add_argument("--paper", action="append",
+                    help="only the proofs of this paper (e.g. svm, lora_margin; repeatable)")
     pp.add_argument("--seed", type=int, default=0)
 
     pr = sub.add_parser("replay", help="re-run one instance (a stored counterexample) of a claim")
@@ -150,9 +170,52 @@ def cmd_list(args) -> int:
     return EXIT_OK
 
 
+EXIT_INTERRUPTED = 130
+
+
+class _InterruptFlag:
+    """Notes a SIGINT (Ctrl-C) while it is active, then raises KeyboardInterrupt as usual.
+
+    On a terminal Ctrl-C reaches the worker processes too; the back end may then
+    report a lost worker before the interrupt surfaces here.  The flag tells the two apart.
+    """
+
+    seen = False
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self._old = None
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+        return False
+
+
+def _interrupted(record_dir) -> int:
+    from .executor import kill_workers
+
+    kill_workers()  # they ignore Ctrl-C and would finish their current unit first
+    sys.stderr.write(f"lintheory: interrupted; records so far kept in {record_dir}, "
+                     f"rerun with --resume\n")
+    return EXIT_INTERRUPTED
+
+
 def cmd_verify(args) -> int:
     from .executor import RecordStore, connect_dask, run_many
-    from .report import build_report, regressions, write_report
+    from .report import build_report, check_out_dir, regressions, write_report
 
     # Every check of the arguments comes before anything is written.
     if args.jobs < 1:
@@ -168,6 +231,7 @@ def cmd_verify(args) -> int:
         raise InputError("--scheduler needs --executor dask")
     if not args.connect_timeout > 0:
         raise InputError(f"--connect-timeout must be positive, got {args.connect_timeout}")
+    check_out_dir(args.out)
     device = resolve_device(args.device)
     claims = select_claims(papers=args.paper, ids=args.claim)
     if not claims:
@@ -186,19 +250,25 @@ def cmd_verify(args) -> int:
         store.save(rec, **run)  # as soon as it is done: a killed run keeps it
         progress.update(rec["id"], rec["verdict"], rec["seconds"])
 
+    interrupted = _InterruptFlag()
     try:
-        records = run_many(todo, jobs=args.jobs, client=client, on_record=finished, **run)
+        with interrupted:
+            records = run_many(todo, jobs=args.jobs, client=client, on_record=finished, **run)
     except KeyboardInterrupt:
-        sys.stderr.write(f"lintheory: interrupted; no report was written; the finished claims "
-                         f"are kept in {store.dir} (rerun with --resume)\n")
-        return 130
+        return _interrupted(store.dir)
     except ExecutorError as exc:  # a lost worker decides nothing about a claim
-        sys.stderr.write(f"lintheory: error: {exc}; no report was written; the finished claims "
+        if interrupted.seen:  # Ctrl-C reached the workers too: that is why they are gone
+            return _interrupted(store.dir)
+        msg = " ".join(str(exc).split())  # loky's message spans lines: keep it one
+        sys.stderr.write(f"lintheory: error: {msg}; no report was written; the finished claims "
                          f"are kept in {store.dir} (rerun with --resume)\n")
         return EXIT_USAGE
     finally:
         if client is not None:
-            client.close()
+            try:
+                client.close()
+            except BaseException:  # pragma: no cover - a second Ctrl-C while closing
+                pass
     records += list(done.values())
     report = build_report(records, **run)
     jpath, mpath = write_report(args.out, report)
@@ -226,10 +296,12 @@ def cmd_figures(args) -> int:
 def cmd_proofs(args) -> int:
     claims = select_claims(papers=["proofs"])
     if args.paper:
-        claims = [c for c in claims if c.id.split(".")[1] == args.paper]
-        if not claims:
-            known = sorted({c.id.split(".")[1] for c in select_claims(papers=["proofs"])})
-            raise InputError(f"no proofs for paper {args.paper!r}; known: {', '.join(known)}")
+        known = sorted({c.id.split(".")[1] for c in claims})
+        unknown = [p for p in args.paper if p not in known]
+        if unknown:
+            raise InputError(f"no proofs for paper(s) {', '.join(map(repr, unknown))}; "
+                             f"known: {', '.join(known)}")
+        claims = [c for c in claims if c.id.split(".")[1] in args.paper]
     records = []
     for c in claims:
         r = run_claim(c, profile="quick", seed=args.seed, device="cpu")
@@ -238,6 +310,27 @@ def cmd_proofs(args) -> int:
     bad = [r for r in records if r["verdict"] not in (r["expected"], "skipped")]
     sys.stdout.write(f"\n{len(records)} derivation steps, {len(bad)} differ from expected\n")
     return EXIT_REGRESSION if bad else EXIT_OK
+
+
+def _missing_keys(claim_id: str, config: dict, sweep, first) -> list:
+    """All keys the instance needs that ``config`` lacks: fill each missing one with a
+    placeholder and replay again until a different error (or none) comes up."""
+    from .claims import replay
+
+    missing, probe = [first], dict(config)
+    for _ in range(32):
+        probe[missing[-1]] = 0
+        try:
+            replay(claim_id, probe, sweep_index=sweep)
+            break
+        except KeyError as exc:
+            key = exc.args[0] if exc.args else None
+            if key in probe or key in missing:
+                break
+            missing.append(key)
+        except Exception:  # a placeholder of the wrong type: the keys so far are certain
+            break
+    return missing
 
 
 def cmd_replay(args) -> int:
@@ -265,10 +358,34 @@ def cmd_replay(args) -> int:
         if not isinstance(config, dict):
             raise InputError("--counterexample must be a JSON object")
     select_claims(ids=[args.claim])  # unknown ids: exit 2 with close matches
-    out = replay(args.claim, config, sweep_index=sweep)
+    try:
+        out = replay(args.claim, config, sweep_index=sweep)
+    except KeyError as exc:
+        key = exc.args[0] if exc.args else None
+        if key in config:  # not a missing field of the instance: a real bug, show it
+            raise
+        missing = _missing_keys(args.claim, config, sweep, key)
+        raise InputError(f"the counterexample for {args.claim} lacks the key(s) "
+                         f"{', '.join(map(repr, missing))} (it has {', '.join(map(repr, config))})"
+                         ) from None
     json.dump(out, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return EXIT_OK
+
+
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool killed by a closed pipe
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # pragma: no cover - stdout not a real file
+        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -277,7 +394,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         handler = {"list": cmd_list, "verify": cmd_verify, "figures": cmd_figures,
                    "proofs": cmd_proofs, "replay": cmd_replay}[args.command]
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()  # a closed pipe shows up here at the latest
+        return code
+    except BrokenPipeError:  # stdout closed early (`lintheory list --json | head`): be quiet
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except _UsageError as exc:
         sys.stderr.write(f"lintheory: error: {exc}\n")
         return EXIT_USAGE

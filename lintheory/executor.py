@@ -246,7 +246,24 @@ def _loky_pool(workers: int):
     """
     from joblib.externals.loky import get_reusable_executor
 
-    return get_reusable_executor(max_workers=workers, env={k: "1" for k in _THREAD_VARS})
+    return get_reusable_executor(max_workers=workers, env={k: "1" for k in _THREAD_VARS},
+                                 initializer=_ignore_sigint)
+
+
+def kill_workers() -> None:
+    """Stop this process's loky workers at once (after Ctrl-C: they ignore SIGINT)."""
+    from joblib.externals.loky import reusable_executor
+
+    pool = reusable_executor._executor
+    if pool is not None:
+        pool.shutdown(wait=False, kill_workers=True)
+
+
+def _ignore_sigint() -> None:
+    """In a worker: leave Ctrl-C to the coordinating process (no traceback per worker)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _map_loky(fn, items, jobs):
@@ -521,6 +538,9 @@ def _result(fut: Any) -> Any:
     try:
         return fut.result()
     except BaseException as exc:
+        if _is_executor_failure(exc) and "SIGINT" in str(exc):
+            # The worker died of Ctrl-C (its exit code is SIGINT), not of a crash.
+            raise KeyboardInterrupt from exc
         if _is_executor_failure(exc):
             raise ExecutorError(f"a worker was lost ({type(exc).__name__}: {exc}); "
                                 "no record was written for the unit it ran") from exc

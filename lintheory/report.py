@@ -15,7 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
-__all__ = ["build_report", "write_report", "atomic_write_text", "versions", "regressions"]
+__all__ = ["build_report", "write_report", "atomic_write_text", "check_out_dir", "versions", "regressions",
+           "to_markdown", "to_html"]
 
 
 def versions() -> dict:
@@ -51,12 +52,57 @@ def regressions(report: dict) -> list[dict]:
             if r["verdict"] != "skipped" and r["verdict"] != r["expected"]]
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def check_out_dir(path: str | os.PathLike) -> Path:
+    """Check, before any work, that ``path`` is (or can be made) a writable folder.
+
+    Nothing is created: the path must be an existing writable folder, or not exist
+    with its nearest existing ancestor a writable folder.  A temporary probe file is
+    created and removed in that folder (it catches read-only file systems, which
+    :func:`os.access` does not see for root).
+
+    Raises
+    ------
+    InputError
+        ``path`` is an existing file, lies under a file, or its folder is not writable.
+    """
+    from .errors import InputError
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"--out {path} is an existing file, not a folder")
+    probe_dir = path
+    while not probe_dir.exists():
+        if probe_dir.parent == probe_dir:
+            break
+        probe_dir = probe_dir.parent
+    if not probe_dir.is_dir():
+        raise InputError(f"--out {path} cannot be created: {probe_dir} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=probe_dir, prefix=".lintheory-probe."):
+            pass
+    except OSError as exc:
+        what = "is not writable" if probe_dir == path else f"cannot be created in {probe_dir}"
+        raise InputError(f"--out {path} {what} ({exc.strerror or exc})") from None
+    return path
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and an atomic rename."""
+    """Write ``text`` to ``path`` via a temporary file and an atomic rename.
+
+    The file gets mode ``0666 & ~umask`` (0644 under the usual umask 022), as ``open``
+    would give it, not the 0600 of the temporary file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
