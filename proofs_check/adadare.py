@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from lintheory.certify import exact as exact_certificate
 from lintheory.claims import Evidence, claim
 
 from . import symbolic_evidence
@@ -28,6 +29,46 @@ def _phi(pp=p):
     return (alpha + pp) ** 2 / (1 - pp) + pp
 
 
+def _witness_value(expr):
+    """A nonzero exact value of a nonzero remainder: its free symbols set to small positive rationals."""
+    expr = sp.simplify(expr)
+    syms = sorted(expr.free_symbols, key=lambda x: x.name)
+    for shift in range(6):
+        point = {x: sp.Rational(2 + k + shift, 7 + 2 * k) for k, x in enumerate(syms)}
+        try:
+            val = sp.nsimplify(sp.simplify(expr.subs(point)))
+        except (ZeroDivisionError, ValueError):
+            continue
+        if val.is_finite and val != 0:
+            return val, {str(k): str(v) for k, v in point.items()}
+    raise ValueError(f"no rational witness found for the remainder {expr}")
+
+
+def step_evidence(residual, *, alternative=None, details=None) -> Evidence:
+    """:func:`symbolic_evidence` plus what the runner asks of a proof step.
+
+    A failing step gets an ``exact`` certificate: the remainder evaluated at a rational point
+    (nonzero, so the printed step is false there).  ``alternative=(name, residual_of_wrong_step)``
+    records the discrimination: the nearest wrong step must leave a nonzero remainder.
+    """
+    ev = symbolic_evidence(residual, details=details)
+    if ev.counterexample is not None:
+        items = residual if isinstance(residual, (list, tuple)) else [residual]
+        first = next(r for r in (sp.simplify(x) for x in items) if r != 0)
+        val, point = _witness_value(first)
+        ev.certificate = exact_certificate(sp.Abs(val), note=f"|remainder| at the rational point {point} is {val}",
+                                           point=point)
+    if alternative is not None:
+        name, alt = alternative
+        alt_items = alt if isinstance(alt, (list, tuple)) else [alt]
+        nonzero = any(sp.simplify(x) != 0 for x in alt_items)
+        ev.discrimination = {"alternative": name, "gap": 1.0 if nonzero else 0.0, "tolerance": 0.0,
+                             "rejected": nonzero}
+        if not nonzero and ev.counterexample is None:
+            ev.inconclusive = f"the check cannot reject the alternative {name!r}"
+    return ev
+
+
 @claim(id="proofs.adadare.a6_expectation", paper=SEED, source="A.6, first line (L37)",
        statement=r"$\mathbb E[H(\delta-m\gamma\delta/(1-p))^2]=H[(1-p)\delta^2(\frac{\gamma-(1-p)}{1-p})^2+p\delta^2]$, "
                  r"$m\sim\mathrm{Bern}(1-p)$",
@@ -36,7 +77,7 @@ def _a6_exp(ctx):
     kept = (delta - gamma * delta / (1 - p)) ** 2
     expect = H * ((1 - p) * kept + p * delta ** 2)
     line1 = H * ((1 - p) * delta ** 2 * ((gamma - (1 - p)) / (1 - p)) ** 2 + p * delta ** 2)
-    return symbolic_evidence(expect - line1)
+    return step_evidence(expect - line1)
 
 
 @claim(id="proofs.adadare.a6_line2", paper=SEED, source="A.6, second line (L39)",
@@ -45,14 +86,16 @@ def _a6_exp(ctx):
 def _a6_l2(ctx):
     line1 = (1 - p) * delta ** 2 * ((gamma - (1 - p)) / (1 - p)) ** 2 + p * delta ** 2
     line2 = delta ** 2 * ((alpha ** 2 + 2 * alpha * p + p ** 2) / (1 - p) + p)
-    return symbolic_evidence(line1 - line2)
+    return step_evidence(line1 - line2)
 
 
 @claim(id="proofs.adadare.a6_variance_bias", paper=SEED, source="A.6 (simplified; not in the paper)",
        statement=r"$\phi(p)=\gamma^2\frac{p}{1-p}+(1-\gamma)^2$: variance plus squared bias",
        form="derived", method="sympy: phi minus the variance-bias form", expected="holds")
 def _a6_vb(ctx):
-    return symbolic_evidence(_phi() - (gamma ** 2 * p / (1 - p) + (1 - gamma) ** 2))
+    return step_evidence(_phi() - (gamma ** 2 * p / (1 - p) + (1 - gamma) ** 2),
+                         alternative=("bias weighted by the keep rate, (1-gamma)^2 (1-p)",
+                                      _phi() - (gamma ** 2 * p / (1 - p) + (1 - gamma) ** 2 * (1 - p))))
 
 
 @claim(id="proofs.adadare.a9_line2.printed", paper=SEED, source="A.9, second line (L57)",
@@ -62,7 +105,7 @@ def _a6_vb(ctx):
        expected="fails")
 def _a9_l2(ctx):
     printed = (2 * (alpha + p) * (1 - p) + (alpha + p) ** 2) / (1 - p) ** 2
-    return symbolic_evidence(printed - sp.diff(_phi(), p))
+    return step_evidence(printed - sp.diff(_phi(), p))
 
 
 @claim(id="proofs.adadare.a9_line2.corrected", paper=SEED, source="A.9, second line (corrected)",
@@ -70,14 +113,15 @@ def _a9_l2(ctx):
        form="corrected", method="sympy: corrected line minus d phi/dp", expected="holds")
 def _a9_l2c(ctx):
     fixed = (2 * (alpha + p) * (1 - p) + (alpha + p) ** 2 + (1 - p) ** 2) / (1 - p) ** 2
-    return symbolic_evidence(fixed - sp.diff(_phi(), p))
+    printed = (2 * (alpha + p) * (1 - p) + (alpha + p) ** 2) / (1 - p) ** 2
+    return step_evidence(fixed - sp.diff(_phi(), p), alternative=("A.9 line 2 as printed", printed - sp.diff(_phi(), p)))
 
 
 @claim(id="proofs.adadare.a9_final", paper=SEED, source="A.9, last lines (L59–61)",
        statement=r"$\phi'(p)=\frac{(\alpha+1)^2}{(1-p)^2}=\frac{\gamma^2}{(1-p)^2}$",
        form="printed", method="sympy: d phi/dp minus gamma^2/(1-p)^2", expected="holds")
 def _a9_fin(ctx):
-    return symbolic_evidence(sp.diff(_phi(), p) - gamma ** 2 / (1 - p) ** 2)
+    return step_evidence(sp.diff(_phi(), p) - gamma ** 2 / (1 - p) ** 2)
 
 
 @claim(id="proofs.adadare.convexity", paper=SEED, source="A.7–A.11 (convexity is not stated)",
@@ -90,7 +134,8 @@ def _convex(ctx):
     sign = sp.simplify(second.subs(p, 1 - q)).is_nonnegative
     if sign is not True:
         res.append(sp.Integer(1))
-    return symbolic_evidence(res, details={"phi_second_is_nonnegative": str(sign)})
+    return step_evidence(res, details={"phi_second_is_nonnegative": str(sign)},
+                         alternative=("phi'' = 2 gamma^2/(1-p)^2", second - 2 * gamma ** 2 / (1 - p) ** 2))
 
 
 def _a13(cc=c):
@@ -104,7 +149,7 @@ def _a13(cc=c):
 def _a12(ctx):
     cc, g, L, n = sp.symbols("c gamma lambda n", positive=True)
     pi = 1 - sp.sqrt(n * cc * g ** 2 / L)
-    return symbolic_evidence(cc * g ** 2 / (1 - pi ** 2) - L / n,
+    return step_evidence(cc * g ** 2 / (1 - pi ** 2) - L / n,
                              details={"example": "c=0.3, lambda/n=2: A.13 gives p=0.6127, literal A.12 gives 0.9220"})
 
 
@@ -114,7 +159,8 @@ def _a12(ctx):
 def _a12c(ctx):
     cc, g, L, n = sp.symbols("c gamma lambda n", positive=True)
     pi = 1 - sp.sqrt(n * cc * g ** 2 / L)
-    return symbolic_evidence(cc * g ** 2 / (1 - pi) ** 2 - L / n)
+    return step_evidence(cc * g ** 2 / (1 - pi) ** 2 - L / n,
+                         alternative=("A.12 as printed, 1 - p_i^2", cc * g ** 2 / (1 - pi ** 2) - L / n))
 
 
 def _three():
@@ -135,9 +181,9 @@ def _a15(ctx):
     roots = [sp.sqrt(n * ci * g ** 2 / L) for ci in cs]
     sol = sp.solve(sp.Eq(sum(1 - r for r in roots), n * (1 - pp)), L)
     if len(sol) != 1:
-        return symbolic_evidence(sp.Integer(1), details={"solutions": [str(s) for s in sol]})
+        return step_evidence(sp.Integer(1), details={"solutions": [str(s) for s in sol]})
     mean_p = sum(1 - r.subs(L, sol[0]) for r in roots) / n
-    return symbolic_evidence(sp.simplify(mean_p - pp), details={"mean_p_literal": str(sp.simplify(mean_p))})
+    return step_evidence(sp.simplify(mean_p - pp), details={"mean_p_literal": str(sp.simplify(mean_p))})
 
 
 @claim(id="proofs.adadare.a16", paper=SEED, source="A.14 → A.16 (L84, L92–94)",
@@ -150,8 +196,8 @@ def _a16(ctx):
     sol = sp.solve(sp.Eq(sum(roots), n * (1 - pp)), L)
     a16 = n * g ** 2 * (sum(sp.sqrt(ci) for ci in cs) / (n * (1 - pp))) ** 2
     if len(sol) != 1:
-        return symbolic_evidence(sp.Integer(1), details={"solutions": [str(s) for s in sol]})
-    return symbolic_evidence(sol[0] - a16)
+        return step_evidence(sp.Integer(1), details={"solutions": [str(s) for s in sol]})
+    return step_evidence(sol[0] - a16)
 
 
 @claim(id="proofs.adadare.a17", paper=SEED, source="A.16 → A.17 (L97–99)",
@@ -163,7 +209,7 @@ def _a17(ctx):
     S = sum(sp.sqrt(ci) for ci in cs)
     a16 = n * g ** 2 * (S / (n * (1 - pp))) ** 2
     res = [(1 - sp.sqrt(n * ci * g ** 2 / a16)) - (1 - n * (1 - pp) * sp.sqrt(ci) / S) for ci in cs]
-    return symbolic_evidence(res)
+    return step_evidence(res)
 
 
 @claim(id="proofs.adadare.a18_kkt.printed", paper=SEED, source="A.18 (L102–105): 'enforcing non-negativity'",
@@ -191,7 +237,7 @@ def _a18(ctx):
     res.append(slack)
     neg_mu = [m for m in mus if m < 0]
     res.extend(neg_mu)
-    return symbolic_evidence(res, details={"lambda": str(L), "probs": [str(q) for q in probs],
+    return step_evidence(res, details={"lambda": str(L), "probs": [str(q) for q in probs],
                                            "mean_p": str(sum(probs) / n), "mu_clipped": [str(m) for m in mus]})
 
 
@@ -217,34 +263,53 @@ def _wf(ctx):
         res.append(sp.Integer(1))
     kap = n * (1 - pp) / S
     res.append(L.subs(k, kap) - n * g ** 2 * (S / (n * (1 - pp))) ** 2)
-    return symbolic_evidence(res, details={"mu_clipped": str(mu), "mu_nonnegative": str(sign)})
+    # the wrong step: lambda kept at A.16's value while kappa moves (what A.18 does)
+    wrong_free = s ** 2 * g ** 2 / (k * s) ** 2 - (n * g ** 2 * (S / (n * (1 - pp))) ** 2) / n
+    return step_evidence(res, details={"mu_clipped": str(mu), "mu_nonnegative": str(sign)},
+                         alternative=("lambda of A.16 kept after clipping", wrong_free))
 
 
-@claim(id="proofs.adadare.thm2_abs_step.printed", paper=SEED, source="Theorem 2 proof, A.20 4th line (L117)",
-       statement=r"$\mathbb E|X_i|=|\mathbb E X_i|$ (the step from the 3rd to the 4th line of A.20), as a general rule",
-       form="printed",
-       method="exact rationals: a merged coordinate X = m1*d1/(1-p) + m2*d2/(1-p), d = (1, -4/5), p = 1/2: "
-              "E|X| - |EX|",
-       expected="fails")
-def _thm2_step(ctx):
+def _sign_changing_gap():
+    """E|X| - |EX| for a coordinate that can change sign: two merged deltas (1, -4/5), p = 1/2."""
     half = sp.Rational(1, 2)
     d1, d2 = sp.Integer(1), sp.Rational(-4, 5)
     vals = [m1 * d1 / half + m2 * d2 / half for m1 in (0, 1) for m2 in (0, 1)]
-    E_abs = sum(abs(v) for v in vals) / 4
-    abs_E = abs(sum(vals) / 4)
-    return symbolic_evidence(E_abs - abs_E, details={"E_abs": str(E_abs), "abs_E": str(abs_E)})
+    return sum(abs(v) for v in vals) / 4 - abs(sum(vals) / 4)
 
 
-@claim(id="proofs.adadare.thm2_abs_step.two_point", paper=SEED, source="Theorem 2 proof, A.20 (corrected reason)",
-       statement=r"For $X_i\in\{0,\gamma\delta_i/(1-p_i)\}$ (one delta, no sign change) $\mathbb E|X_i|=|\mathbb EX_i|=|\gamma\delta_i|$",
-       form="corrected", method="sympy with q = 1 - p > 0: E|X| - |EX| and |EX| - |gamma delta|", expected="holds")
+@claim(id="proofs.adadare.thm2_abs_step.printed", paper=SEED, source="Theorem 2 proof, A.20 3rd -> 4th line (L117)",
+       statement=r"$\mathbb E|\Theta_{fusion,i}-\Theta_{pre,i}|=|p_i\Theta_{pre,i}+(1-p_i)(\Theta_{pre,i}+"
+                 r"\frac{\gamma}{1-p_i}\delta_i)-\Theta_{pre,i}|$ for the paper's coordinate "
+                 r"$\Theta_{fusion,i}=\Theta_{pre,i}+m_i\gamma\delta_i/(1-p_i)$, $m_i\sim\mathrm{Bern}(1-p_i)$",
+       form="printed",
+       method="sympy with q = 1 - p > 0: E|X_i| over the two mask values minus the printed 4th line. The step writes "
+              "|E X_i| for E|X_i|; it is valid because X_i takes the values 0 and gamma delta_i/(1-p_i) only (no sign "
+              "change). An earlier version checked 'E|X| = |EX|' as a general rule with two merged deltas; the paper "
+              "never uses such a coordinate, so that counterexample is the alternative here, not a refutation",
+       expected="holds")
+def _thm2_step(ctx):
+    q = sp.symbols("q", positive=True)
+    g, d, T = sp.symbols("gamma delta Theta", real=True)
+    e_abs = q * sp.Abs(g * d / q)                               # m = 1 with probability q, 0 otherwise
+    line4 = sp.Abs((1 - q) * T + q * (T + g / q * d) - T)
+    return step_evidence(e_abs - line4, alternative=("E|X| = |EX| for a sign-changing coordinate",
+                                                     _sign_changing_gap()))
+
+
+@claim(id="proofs.adadare.thm2_abs_step.two_point", paper=SEED, source="Theorem 2 proof, A.20 (why the step holds)",
+       statement=r"For $X_i\in\{0,\gamma\delta_i/(1-p_i)\}$ (one delta, no sign change) $\mathbb E|X_i|=|\mathbb EX_i|="
+                 r"|\gamma\delta_i|$; the exchange of $|\cdot|$ and $\mathbb E$ is not a general rule (merged deltas "
+                 r"(1, -4/5), p = 1/2: E|X| = 1, |EX| = 1/5)",
+       form="derived", method="sympy with q = 1 - p > 0: E|X| - |EX| and |EX| - |gamma delta|; the sign-changing "
+                              "coordinate as the alternative", expected="holds")
 def _thm2_two(ctx):
     q = sp.symbols("q", positive=True)
     g, d = sp.symbols("gamma delta", real=True)
     x = g * d / q
     E_abs = q * sp.Abs(x)
     abs_E = sp.Abs(q * x)
-    return symbolic_evidence([E_abs - abs_E, abs_E - sp.Abs(g * d)])
+    return step_evidence([E_abs - abs_E, abs_E - sp.Abs(g * d)],
+                         alternative=("E|X| = |EX| for any coordinate", _sign_changing_gap()))
 
 
 @claim(id="proofs.adadare.thm2_bound", paper=SEED, source="A.20 → A.21 (L119–121)",
@@ -261,7 +326,8 @@ def _thm2_bound(ctx):
     # term by term (the sum of the residuals is the residual of the sums)
     res = [sp.Abs(g * d) - sp.Abs(g) * sp.Abs(d) for d in ds]
     res.append((eta / L - sp.Abs(g)) - (eta - sp.Abs(g) * L) / L)
-    return symbolic_evidence(res)
+    return step_evidence(res, alternative=("|gamma delta_i| = gamma |delta_i| (no |gamma|)",
+                                           [sp.Abs(g * d) - g * sp.Abs(d) for d in ds]))
 
 
 __all__ = ["Evidence"]
