@@ -54,8 +54,18 @@ def lambda_crit_upper_bound(K: int, Kb: int, n: int) -> float:
     return 1.0 / (K * math.sqrt(n))
 
 
-def intermediate_ab(K: int, Kb: int, n: int, theta: float) -> tuple[float, float]:
-    r"""Theorem E.1(ii) (L1031): :math:`a_\lambda = \Theta_\lambda/\sqrt{\bar Kn}`, :math:`b_\lambda = \Theta_\lambda/(\bar K\sqrt{\bar Kn})`, c = 0.
+#: the readings of Theorem 3.1(ii)'s a_λ, b_λ (the bar over K is dropped in places by the conversion)
+AB_READINGS = ("main text L258", "Theorem E.1 L1031", "bars restored")
+
+
+def intermediate_ab(K: int, Kb: int, n: int, theta: float, reading: str = "bars restored") -> tuple[float, float]:
+    r"""Theorem 3.1(ii) / E.1(ii): the printed :math:`a_\lambda, b_\lambda` of the intermediate regime (c = 0).
+
+    ``reading`` selects the text: ``"main text L258"``
+    (:math:`a=\Theta/(\sqrt K\,n)`, :math:`b=\Theta/(K\sqrt K\,n)`), ``"Theorem E.1 L1031"``
+    (:math:`a=\Theta/\sqrt{Kn}`, :math:`b=\Theta/(\bar K\sqrt{Kn})`) or ``"bars restored"``
+    (:math:`a=\Theta/\sqrt{\bar Kn}`, :math:`b=\Theta/(\bar K\sqrt{\bar Kn})`).  Every reading
+    has :math:`b/a\in\{1/K, 1/\bar K\}`; the ETF of (8) needs :math:`1/(\bar K-1)`.
 
     Examples
     --------
@@ -63,10 +73,16 @@ def intermediate_ab(K: int, Kb: int, n: int, theta: float) -> tuple[float, float
     >>> round(b / a, 6)       # the ETF of (8) needs b/a = 1/(Kb-1) = 0.5
     0.333333
     """
-    return theta / math.sqrt(Kb * n), theta / (Kb * math.sqrt(Kb * n))
+    if reading == "main text L258":
+        return theta / (math.sqrt(K) * n), theta / (K * math.sqrt(K) * n)
+    if reading == "Theorem E.1 L1031":
+        return theta / math.sqrt(K * n), theta / (Kb * math.sqrt(K * n))
+    if reading == "bars restored":
+        return theta / math.sqrt(Kb * n), theta / (Kb * math.sqrt(Kb * n))
+    raise InputError(f"reading must be one of {AB_READINGS}, got {reading!r}")
 
 
-def intermediate_template(K: int, Kb: int, n: int, theta: float) -> np.ndarray:
+def intermediate_template(K: int, Kb: int, n: int, theta: float, reading: str = "bars restored") -> np.ndarray:
     r"""Equation (7) filled with the printed :math:`a_\lambda, b_\lambda` of regime (ii): the logit template (K × K̄).
 
     Examples
@@ -74,14 +90,17 @@ def intermediate_template(K: int, Kb: int, n: int, theta: float) -> np.ndarray:
     >>> float(intermediate_template(4, 2, 1, 1.0).sum(axis=0)[0]) > 0    # columns do not sum to 0
     True
     """
-    a, b = intermediate_ab(K, Kb, n, theta)
+    a, b = intermediate_ab(K, Kb, n, theta, reading)
     V = np.zeros((K, Kb))
     V[:Kb] = (a + b) * np.eye(Kb) - b
     return V
 
 
-def eq8_template(K: int, Kb: int, n: int, theta: float) -> np.ndarray:
+def eq8_template(K: int, Kb: int, n: int, theta: float, reading: str = "bar") -> np.ndarray:
     r"""Equation (8): :math:`\frac{\Theta_\lambda}{\sqrt{\bar Kn}}\begin{pmatrix}M_{\bar K}\\0\end{pmatrix}` (K × K̄ logit template).
+
+    ``reading="bar"``: the prefactor :math:`\Theta/\sqrt{\bar Kn}` (E.1, eq. (22), L1034);
+    ``reading="literal"``: the main text's :math:`\Theta/(\sqrt K\,n)` (L261).
 
     Examples
     --------
@@ -91,15 +110,17 @@ def eq8_template(K: int, Kb: int, n: int, theta: float) -> np.ndarray:
     2.0
     """
     V = np.zeros((K, Kb))
-    V[:Kb] = theta / math.sqrt(Kb * n) * simplex_etf(Kb)
+    pref = theta / math.sqrt(Kb * n) if reading == "bar" else theta / (math.sqrt(K) * n)
+    V[:Kb] = pref * simplex_etf(Kb)
     return V
 
 
-def limit_direction(K: int, Kb: int, n: int) -> np.ndarray:
+def limit_direction(K: int, Kb: int, n: int, reading: str = "literal") -> np.ndarray:
     r"""Equation (9): :math:`\lim B^*A^*/\|B^*A^*\|_F = \sqrt{1/(nK)}\,(M_K^{(\bar K)}\otimes\mathbf 1_n^\top)X_{ft}^\top`.
 
     Returned as the logit template (K × K̄); its Frobenius norm over the K̄n samples is
-    :math:`\sqrt{\bar K/K}`, not 1.
+    :math:`\sqrt{\bar K/K}`, not 1.  ``reading="bar"`` reads the normaliser as
+    :math:`\sqrt{1/(n\bar K)}` (a bar over K lost in the conversion), which has norm 1.
 
     Examples
     --------
@@ -107,7 +128,9 @@ def limit_direction(K: int, Kb: int, n: int) -> np.ndarray:
     >>> round(float(np.linalg.norm(np.repeat(limit_direction(6, 3, 2), 2, axis=1)) ** 2), 12)
     0.5
     """
-    return math.sqrt(1.0 / (n * K)) * simplex_etf(K)[:, :Kb]
+    if reading not in ("literal", "bar"):
+        raise InputError(f"reading must be 'literal' (sqrt(1/(nK))) or 'bar' (sqrt(1/(n Kb))), got {reading!r}")
+    return math.sqrt(1.0 / (n * (K if reading == "literal" else Kb))) * simplex_etf(K)[:, :Kb]
 
 
 def rho_crit(K: int, Kb: int, n: int) -> float:
@@ -123,22 +146,37 @@ def rho_crit(K: int, Kb: int, n: int) -> float:
     return math.sqrt(n * Kb * (Kb - 1)) * math.log(math.sqrt(K / (K - Kb)) + 1)
 
 
-def eq28(rho, K: int, Kb: int, n: int, lam: float):
-    r"""The second line of equation (28) (L1114) as printed; its root in ρ is the printed :math:`\rho_\lambda`.
+def eq28(rho, K: int, Kb: int, n: int, lam: float, line: int = 2, exp=np.exp, sqrt=math.sqrt):
+    r"""Equation (28) (L1110 / L1114) as printed; its root in ρ is the printed :math:`\rho_\lambda`.
+
+    ``line=2`` (L1114, the equation numbered (28)):
 
     .. math::
 
         \Big(\lambda-\frac1{\sqrt{n\bar K}}\Big) + \frac1{\sqrt{n\bar K}}\,
         \frac{e^{\rho/\sqrt{n\bar K}}-1}{(K-\bar K)e^{\rho/(\sqrt{n\bar K}(\bar K-1))}+(\bar K-1)
         + e^{\rho/(\sqrt{n\bar K}(\bar K-1))}}
+
+    ``line=1`` (L1110, before the "multiply through"):
+    :math:`(\lambda-\frac1{\sqrt{n\bar K}})+\frac1{\sqrt{n\bar K}}\frac{e^{\rho/\sqrt{n\bar K}}-e^{-\rho/(\sqrt{n\bar K}(\bar K-1))}}
+    {K-\bar K+(\bar K-1)e^{-\rho/(\sqrt{n\bar K}(\bar K-1))}+e^{\rho/\sqrt{n\bar K}}}`.
+
+    ``exp``/``sqrt`` may be interval functions (``mpmath.iv``) for a certificate.
     """
-    r = math.sqrt(n * Kb)
-    e1 = np.exp(np.asarray(rho, float) / r)
-    e2 = np.exp(np.asarray(rho, float) / (r * (Kb - 1)))
-    return (lam - 1 / r) + (1 / r) * (e1 - 1) / ((K - Kb) * e2 + (Kb - 1) + e2)
+    r = sqrt(n * Kb)
+    if line == 2:
+        e1 = exp(rho / r) if not isinstance(rho, (float, int, np.ndarray)) else exp(np.asarray(rho, float) / r)
+        e2 = exp(rho / (r * (Kb - 1))) if not isinstance(rho, (float, int, np.ndarray)) else \
+            exp(np.asarray(rho, float) / (r * (Kb - 1)))
+        return (lam - 1 / r) + (1 / r) * (e1 - 1) / ((K - Kb) * e2 + (Kb - 1) + e2)
+    if line == 1:
+        x = rho if not isinstance(rho, (float, int, np.ndarray)) else np.asarray(rho, float)
+        e1, em = exp(x / r), exp(-x / (r * (Kb - 1)))
+        return (lam - 1 / r) + (1 / r) * (e1 - em) / ((K - Kb) + (Kb - 1) * em + e1)
+    raise InputError(f"line must be 1 or 2, got {line!r}")
 
 
-def eq28_root(K: int, Kb: int, n: int, lam: float, rho_max: float = 1e3) -> float:
+def eq28_root(K: int, Kb: int, n: int, lam: float, rho_max: float = 1e3, line: int = 2) -> float:
     """The root ρ > 0 of the printed equation (28), by Brent's method.
 
     Raises
@@ -151,10 +189,10 @@ def eq28_root(K: int, Kb: int, n: int, lam: float, rho_max: float = 1e3) -> floa
     >>> round(eq28_root(6, 3, 2, 0.15), 3)     # the true rho_lambda is 4.968
     5.746
     """
-    f0, f1 = float(eq28(1e-12, K, Kb, n, lam)), float(eq28(rho_max, K, Kb, n, lam))
+    f0, f1 = float(eq28(1e-12, K, Kb, n, lam, line)), float(eq28(rho_max, K, Kb, n, lam, line))
     if f0 * f1 > 0:
         raise SolverError(f"printed (28) has no root in (0, {rho_max}] at lam = {lam}", status="NO_ROOT")
-    return float(brentq(lambda r: float(eq28(r, K, Kb, n, lam)), 1e-12, rho_max, xtol=1e-14, rtol=1e-14))
+    return float(brentq(lambda r: float(eq28(r, K, Kb, n, lam, line)), 1e-12, rho_max, xtol=1e-14, rtol=1e-14))
 
 
 def eq13_optimal_union_margin(gamma_pre: float, gamma_ft_star: float) -> float:
