@@ -7,8 +7,8 @@ written down in ``docs/conventions.md``:
 * arrays: anything :func:`numpy.asarray` reads (lists, numpy arrays of any real dtype, CPU or CUDA
   torch tensors, with or without ``requires_grad``) becomes a float64 copy; complex, string and
   object entries, ragged nesting and NaN/inf are refused;
-* counts (sizes, ranks, numbers of samples): Python or numpy integers, or floats with an integral
-  value (``3.0``); ``bool``, ``2.5``, NaN and strings are refused;
+* counts (sizes, ranks, numbers of samples): Python or numpy integers; ``bool``, floats (``2.5``
+  and ``2.0``, as scikit-learn's parameter validation refuses them), NaN and strings are refused;
 * labels: any 1-d array of sortable values (ints such as ``y * 10``, strings), as scikit-learn accepts;
   classes are their sorted unique values (:func:`as_class_labels`).
 """
@@ -107,24 +107,18 @@ def refuse_complex(a, name: str) -> None:
 
 
 def as_count(value, name: str, minimum: int = 0, maximum: int | None = None) -> int:
-    """Return ``value`` as a Python int, refusing non-integral values.
+    """Return ``value`` as a Python int, refusing anything that is not an integer.
 
-    Integers (Python or numpy) and floats with an integral value (``3.0``) are accepted; ``bool``,
-    ``2.5``, NaN/inf, strings and arrays are refused, as is anything below ``minimum`` (or above
-    ``maximum``).
+    Python and numpy integers (and 0-d integer arrays or tensors) are accepted; ``bool``, floats
+    (``2.5`` and also ``2.0``, as scikit-learn's parameter validation does), NaN/inf, strings and
+    arrays are refused, as is anything below ``minimum`` (or above ``maximum``).
     """
     value = _to_numpy(value)
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value.item()
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise InputError(f"{name} must be an integer, got {value!r}")
-    if isinstance(value, numbers.Integral):
-        out = int(value)
-    else:
-        f = float(value)
-        if not np.isfinite(f) or f != int(f):
-            raise InputError(f"{name} must be an integer, got {value!r}")
-        out = int(f)
+    out = int(value)
     if out < minimum:
         raise InputError(f"{name} must be >= {minimum}, got {out}")
     if maximum is not None and out > maximum:
