@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..claims import Evidence, Inconclusive, claim, sweep
+from ..claims import Evidence, Inconclusive, by_reading, claim, sweep
 from ..errors import AssumptionError, NotConvergedError
 from . import closed_form as cf
 from . import printed as pr
 from . import solvers as sv
-from .data import channel_split_instance, random_instance, sample_id
+from .data import Instance, channel_split_instance, random_instance, sample_id
 
 SEED = "003_6b1767d2fe2301ea.txt"
 
@@ -22,12 +22,18 @@ SEED = "003_6b1767d2fe2301ea.txt"
 EXACT_TOL = 1e-9
 #: gradient descent on (U, V) vs closed form, max-abs on F relative to 1 + max|F|
 GD_TOL = 1e-6
+#: Adam route: gradient tolerance (relative to 1 + ||K^T C||) and restarts of its decayed schedule
+ADAM_GRAD_TOL = 1e-9
+ADAM_RESTARTS = 6
+#: Adam route vs the min-norm ERM: relative loss gap / map gap
+ADAM_TOL = 1e-5
 #: Monte Carlo: largest |mean - exact| in standard errors
 MC_Z = 4.0
 #: Monte Carlo: |slope + 1| allowed on the log-log fit (plus 3 bootstrap SEs)
 SLOPE_TOL = 0.15
-#: Monte Carlo: relative error of n (E_n - E_inf) against the LoRA limit at the largest n
-LORA_LIMIT_RTOL = 0.15
+#: Monte Carlo: relative error of n (E_n - E_inf) against the LoRA limit at the largest n (plus 3 SE);
+#: the instance has r / (q' + d' - r) = 1/2, so dropping the -r moves the limit by 50 % (33 % of the wrong one)
+LORA_LIMIT_RTOL = 0.10
 
 _GEN_KEYS = ("max_dim", "min_dim", "depth", "factored", "covariate_shift", "bottleneck",
              "singular_sigma", "shift_scale", "d_rank")
@@ -88,6 +94,122 @@ def _attach_instance(ev):
 
 
 _coin = lambda rng: bool(rng.integers(2))  # noqa: E731
+
+
+# ----------------------------------------------------------------------------- exact certificates
+# Every float of an instance is an exact binary rational, so the population objects that involve no square
+# root are rational: C = D Sigma W_low^T, Sigma_z = W_low Sigma W_low^T and its pseudo-inverse, P' = K K^+,
+# P''_S, the full-layer and S²FT fits (W_pre + P C Sigma_z^+ W_low) and every ID/OOD risk of a rational map
+# (tr((B - F) Sigma (B - F)^T)).  LoRA needs the top-r eigen-structure of the rational q x q matrix
+# H = P' C Sigma_z^+ C^T P' (= M M^T): its eigenvalues are enclosed by exact real-root isolation of the
+# characteristic polynomial (sympy), its top-r eigenprojector by a rational projector plus the Davis-Kahan
+# sin-theta bound.  Identity (13), E(LoRA_inf) = E(full) + sum_{j>r} lambda_j(H), is the Pythagorean split.
+def _qm(a):
+    import sympy as sp
+
+    a = np.atleast_2d(np.asarray(a, dtype=float))
+    return sp.Matrix(a.shape[0], a.shape[1], [sp.Rational(float(x)) for x in a.ravel()])
+
+
+def _exact_pop(inst):
+    import sympy as sp
+
+    p = inst.parts
+    K, Wl, Wp = _qm(p.K), _qm(p.W_low), _qm(p.W_pre)
+    S, Bi = _qm(inst.sigma_in), _qm(inst.B_in)
+    C = (Bi - Wp) * S * Wl.T
+    Szp = (Wl * S * Wl.T).pinv()
+    P1 = K * K.pinv()
+    KS = K[:, list(inst.channels)]
+    P2 = KS * KS.pinv()
+    N = P1 * C * Szp * Wl
+    risk = lambda F, B, Sig: ((B - F) * Sig * (B - F).T).trace()  # noqa: E731
+    return {"K": K, "W_low": Wl, "W_pre": Wp, "S": S, "B_in": Bi, "P1": P1, "N": N, "H": N * S * Wl.T * Szp * C.T * P1,
+            "F_full": Wp + N, "F_s2ft": Wp + P2 * C * Szp * Wl, "risk": risk, "sp": sp}
+
+
+def _root_intervals(Mx):
+    """Isolating intervals (rational endpoints, width <= 1e-15 relative) of the eigenvalues of a symmetric
+    rational matrix, with multiplicity, largest first."""
+    import sympy as sp
+
+    lam = sp.Symbol("lam")
+    poly = sp.Poly(Mx.charpoly(lam).as_expr(), lam, domain="QQ")
+    out = []
+    scale = max(1, int(abs(float(Mx.trace()))) + 1)
+    for (a, b), mult in poly.intervals(eps=sp.Rational(1, 10 ** 15) * scale):
+        out += [(sp.Rational(a), sp.Rational(b))] * int(mult)
+    return sorted(out, key=lambda ab: -(ab[0] + ab[1]))
+
+
+def _fr(x):
+    from fractions import Fraction
+
+    x = x if not hasattr(x, "p") else Fraction(int(x.p), int(x.q))
+    return Fraction(x)
+
+
+def _lora_tail_lower(ex, r):
+    """A rational lower bound of sum_{j>r} lambda_j(H) = ||M - SVD_r(M)||_F^2."""
+    iv = _root_intervals(ex["H"])
+    top = sum((b for _, b in iv[:r]), ex["sp"].Integer(0))
+    return ex["H"].trace() - top
+
+
+def _exact_cert(viol, **kw):
+    """certify.exact on a short dyadic rational <= the exact violation (the exact one can have 500 digits)."""
+    import math
+    from fractions import Fraction
+
+    from ..certify import exact
+
+    v = _fr(viol)
+    lb = Fraction(math.floor(v * 2 ** 64), 2 ** 64)
+    return exact(lb if lb > 0 else v, **kw)
+
+
+def _sqrt_up(x):
+    """A rational >= sqrt(x) for a rational x >= 0."""
+    import math
+    from fractions import Fraction
+
+    x = _fr(x)
+    if x <= 0:
+        return Fraction(0)
+    u = Fraction(math.sqrt(float(x))) * Fraction(1 + 10 ** 9, 10 ** 9) + Fraction(1, 10 ** 300)
+    while u * u < x:
+        u *= 2
+    return u
+
+
+def _lora_out_enclosure(inst, ex):
+    """E_out(LoRA_inf) (no covariate shift) enclosed as (value at a rational projector, rigorous error bound)."""
+    sp = ex["sp"]
+    r = inst.r
+    H, N, S = ex["H"], ex["N"], ex["S"]
+    q = H.shape[0]
+    w, V = np.linalg.eigh(np.array(H.evalf(30).tolist(), dtype=float))
+    Qh = _qm(V[:, np.argsort(w)[::-1][:r]])
+    G = Qh.T * Qh
+    Pi = Qh * G.inv() * Qh.T                                       # an exact orthogonal projector of rank r
+    Bo, Wp = _qm(inst.B_out), ex["W_pre"]
+    D0 = Bo - Wp
+    e_hat = ex["risk"](Wp + Pi * N, Bo, _qm(inst.sigma_out))
+    R = (sp.eye(q) - Pi) * H * Pi
+    ritz = _root_intervals(G.inv() * Qh.T * H * Qh)                # the r Ritz values (similar to Q^T H Q)
+    alpha = min(a for a, _ in ritz)
+    lam = _root_intervals(H)
+    beta = lam[r][1] if r < len(lam) else sp.Integer(0)
+    delta = alpha - beta
+    if not delta > 0:
+        return e_hat, None
+    sin_f = _sqrt_up((R.T * R).trace()) / _fr(delta)                # Davis-Kahan: ||E_1^T Q||_F <= ||R||_F / delta
+    dpi = sin_f * _sqrt_up(2)                                      # ||Pi_r - Pi||_F
+    So = _qm(inst.sigma_out)
+    Gm, J = N * So * N.T, N * So * D0.T
+    bound = dpi * (2 * _sqrt_up((J.T * J).trace()) + 2 * _sqrt_up(((Gm * Pi).T * (Gm * Pi)).trace())) \
+        + dpi ** 2 * _sqrt_up((Gm.T * Gm).trace())
+    return e_hat, bound
 
 
 # ----------------------------------------------------------------------------- Lemmas F.9 / F.12 / F.17
@@ -231,6 +353,22 @@ def _lora_half_cfgs(ctx, corrected):
                 cfgs.append(cfg)
         elif c["factored"] and c["r_le_rank"] and c["s_le_rank"]:
             cfgs.append(cfg)
+    if not corrected:
+        # the paper's sparsity level s = floor(r (d_l + d_in) / d_in) (L126, L490), S a random s-subset of [d_l]
+        out = []
+        for cfg in cfgs:
+            inst = build(cfg)
+            d_l, d_in = inst.parts.d_ell, inst.parts.d_in
+            s = inst.r * (d_l + d_in) // d_in
+            if s > d_l:
+                continue
+            cfg["channels"] = sorted(np.random.default_rng(cfg["seed"] + 5).choice(d_l, s, replace=False).tolist())
+            inst = build(cfg)
+            c = pr.thm4_2_conditions(inst.layers, inst.ell, inst.channels, inst.r, inst.B_in, inst.sigma_in)
+            if c["s_le_rank"] and c["r_le_rank"]:
+                cfg.update(d_l=d_l, d_in=d_in, s=s, rank_sigma_f=c["rank_sigma_f"])
+                out.append(cfg)
+        cfgs = out
     return cfgs
 
 
@@ -251,7 +389,24 @@ def _t42l_p(ctx):
         inst = build(cfg)
         return _ineq(pr.thm4_2_lora_lower_bound(inst.B_in, inst.B_out, inst.sigma_in), _population(inst)["lora"][1])
     return _attach_instance(sweep(_lora_half_cfgs(ctx, False), ev, EXACT_TOL, size=_size,
-                                  recheck=_lora_whitened_recheck))
+                                  recheck=_lora_whitened_recheck, certify=_lora_half_certify))
+
+
+def _lora_half_certify(cfg):
+    from ..certify import exact
+
+    inst = build(cfg)
+    ex = _exact_pop(inst)
+    e_hat, bound = _lora_out_enclosure(inst, ex)
+    if bound is None:
+        return {"method": "exact", "violation_lower_bound": 0.0, "note": "no certified eigengap lambda_r > lambda_r+1"}
+    D = _qm(inst.B_out) - ex["B_in"]
+    shift = _fr((D * ex["S"] * D.T).trace())
+    viol = shift - _fr(e_hat) - bound
+    return _exact_cert(viol, note="rational arithmetic: label shift ||(B_o - B_i) Sigma^{1/2}||^2 exact; E_out(LoRA_inf) "
+                 "enclosed by its value at a rational rank-r projector plus a Davis-Kahan bound (eigenvalues of "
+                 "H = M M^T isolated exactly); violation = shift - upper enclosure of E_out",
+                 shift=float(shift), E_out_upper=float(_fr(e_hat) + bound))
 
 
 @claim(id="s2ft.thm4_2.lora_half.corrected", paper=SEED, source="Theorem 4.2 / F.8; note §2.7",
@@ -274,11 +429,12 @@ def _ce2_cfgs(ctx):
         inst = build(cfg)
         d_l, d_in = inst.parts.d_ell, inst.parts.d_in
         r = inst.r
-        s = min(d_l, r * (d_l + d_in) // d_in)
-        if s <= r:
+        s = r * (d_l + d_in) // d_in
+        if s <= r or s > d_l:          # no s-subset of [d_l] exists when the matched s exceeds d_l
             continue
         cfg["r"] = r
         cfg["channels"] = sorted(np.random.default_rng(cfg["seed"]).choice(d_l, s, replace=False).tolist())
+        cfg.update(d_l=d_l, d_in=d_in, s=s)
         cfgs.append(cfg)
     return cfgs
 
@@ -302,7 +458,22 @@ def _f14(ctx):
     def recheck(cfg):
         inst = build(cfg)
         return chain_err(inst, sv.whitened_population_risks(inst)["lora"][0])
-    return _attach_instance(sweep(_ce2_cfgs(ctx), ev, EXACT_TOL, size=_size, recheck=recheck))
+    return _attach_instance(sweep(_ce2_cfgs(ctx), ev, EXACT_TOL, size=_size, recheck=recheck, certify=_f14_certify))
+
+
+def _f14_certify(cfg):
+    from ..certify import exact
+
+    inst = build(cfg)
+    ex = _exact_pop(inst)
+    e_full = ex["risk"](ex["F_full"], ex["B_in"], ex["S"])
+    e_s2ft = ex["risk"](ex["F_s2ft"], ex["B_in"], ex["S"])
+    lora_lower = e_full + _lora_tail_lower(ex, inst.r)
+    viol = _fr(lora_lower - e_s2ft)
+    return _exact_cert(viol, note="rational arithmetic: E(full), E(S²FT) exact; E(LoRA_inf) = E(full) + sum_{j>r} "
+                 "lambda_j(M M^T) bounded below by exact real-root isolation; violation of the middle inequality "
+                 "T²_LoRA <= T²_S2FT", E_full=float(_fr(e_full)), E_s2ft=float(_fr(e_s2ft)),
+                 E_lora_lower=float(_fr(lora_lower)))
 
 
 @claim(id="s2ft.lemmaF14.outer_bounds", paper=SEED, source="Lemma F.14 (outer inequalities)",
@@ -318,6 +489,41 @@ def _f14o(ctx):
     return sweep(_ce2_cfgs(ctx), ev, EXACT_TOL, size=_size)
 
 
+def _f7_make(cfg):
+    rng = np.random.default_rng(cfg["seed"])
+    w = cfg["widths"]
+    layers = [rng.normal(size=(w[j + 1], w[j])) / np.sqrt(w[j]) for j in range(len(w) - 1)]
+    p = cf.network_parts(layers, cfg["ell"])
+    Dt = np.zeros((p.d_ell, p.d_in))
+    Dt[cfg["channels"]] = rng.normal(size=(len(cfg["channels"]), p.d_in))
+    return layers, p, p.W_pre + p.K @ Dt @ p.W_low
+
+
+def _f7_instance(cfg):
+    layers, p, Bi = _f7_make(cfg)
+    S = np.eye(p.p)
+    return Instance(layers, cfg["ell"], Bi, Bi.copy(), S, S.copy(), S[:p.q, :p.q].copy() if p.q <= p.p else
+                    np.eye(p.q), list(cfg["channels"]), cfg["r"])
+
+
+def _f7_certify(cfg):
+    from ..certify import exact
+
+    inst = _f7_instance(cfg)
+    ex = _exact_pop(inst)
+    # delta(S) = 0 exactly: the rows of K^+ D Sigma^{1/2} (Sigma = I) outside S vanish in rationals
+    R = ex["K"].pinv() * (ex["B_in"] - ex["W_pre"])
+    off = [a for a in range(R.shape[0]) if a not in set(inst.channels)]
+    delta2_num = sum((R[a, j] ** 2 for a in off for j in range(R.shape[1])), ex["sp"].Integer(0))
+    if delta2_num != 0:
+        return {"method": "exact", "violation_lower_bound": 0.0, "note": f"delta^2 numerator {delta2_num} != 0"}
+    e_pre = ex["risk"](ex["W_pre"], ex["B_in"], ex["S"])
+    viol = _fr(_lora_tail_lower(ex, inst.r) / e_pre)
+    return _exact_cert(viol, note="rational arithmetic: delta(S) = 0 exactly; (T²_LoRA - E(full)) / E(pre) = "
+                 "sum_{j>r} lambda_j(M M^T) / E(pre) bounded below by exact real-root isolation; the printed "
+                 "right side delta² E(pre) is 0 for any hidden constant")
+
+
 @claim(id="s2ft.thmF7.lora_bias_gap.printed", paper=SEED, source="Theorem F.7 (L568–574)",
        statement=r"$0 \le (T^{LoRA}_{bias})^2 - \mathcal E^{(i)}(f^{full}_\ell) \lesssim \delta^2\mathcal E^{(i)}(f^{pre})$ "
                  r"with $S \supset S_0$; at $\delta = 0$ the right side is 0 for any hidden constant.",
@@ -325,17 +531,8 @@ def _f14o(ctx):
        "in channels S), s > r; error = T²_LoRA - E(full) relative to E(pre) (any positive value refutes ≲ 0)",
        expected="fails")
 def _f7(ctx):
-    def make(cfg):
-        rng = np.random.default_rng(cfg["seed"])
-        w = cfg["widths"]
-        layers = [rng.normal(size=(w[j + 1], w[j])) / np.sqrt(w[j]) for j in range(len(w) - 1)]
-        p = cf.network_parts(layers, cfg["ell"])
-        Dt = np.zeros((p.d_ell, p.d_in))
-        Dt[cfg["channels"]] = rng.normal(size=(len(cfg["channels"]), p.d_in))
-        return layers, p, p.W_pre + p.K @ Dt @ p.W_low
-
     def ev(cfg):
-        layers, p, Bi = make(cfg)
+        layers, p, Bi = _f7_make(cfg)
         S = np.eye(p.p)
         d2 = cf.channel_sparsity_delta2(layers, cfg["ell"], cfg["channels"], Bi, S)
         if d2 > 1e-20:
@@ -355,13 +552,13 @@ def _f7(ctx):
         ell = int(rng.integers(1, L + 1))
         d_l, d_in = w[ell], w[ell - 1]
         r = int(rng.integers(1, min(d_l, d_in) + 1))
-        s = min(d_l, r * (d_l + d_in) // d_in)
-        if s <= r:
+        s = r * (d_l + d_in) // d_in
+        if s <= r or s > d_l:          # the matched s must be a subset size of [d_l]
             continue
-        cfgs.append({"seed": int(rng.integers(2**31)), "widths": w, "ell": ell, "r": r,
-                     "channels": sorted(rng.choice(d_l, s, replace=False).tolist())})
+        cfgs.append({"seed": int(rng.integers(2**31)), "widths": w, "ell": ell, "r": r, "d_l": d_l, "d_in": d_in,
+                     "s": s, "channels": sorted(rng.choice(d_l, s, replace=False).tolist())})
     size = lambda c: (sum(c["widths"]), c["r"])  # noqa: E731
-    return sweep(cfgs, ev, EXACT_TOL, size=size)
+    return sweep(cfgs, ev, EXACT_TOL, size=size, certify=_f7_certify)
 
 
 @claim(id="s2ft.thmF10_F13.bias_bounds", paper=SEED, source="Theorem F.10 eq. (11); Theorem F.13 eq. (21); Cor. F.18",
@@ -417,6 +614,77 @@ def _f11(ctx):
         return err
     return sweep(_configs(ctx, 60, 3000, covariate_shift=True, bottleneck=_coin, singular_sigma=_coin,
                           factored=_coin), ev, EXACT_TOL, size=_size)
+
+
+def _f11_family(cfg):
+    """One-layer instance with E_out(LoRA) = 0 and ||G||_op = c > 1: W = I_p, Sigma_in = I, Sigma_out = c^2 I,
+    B_in = I + diag(d) (d dyadic, strictly decreasing), B_out = I + diag(d_1..d_r, 0..0) (the LoRA fit)."""
+    rng = np.random.default_rng(cfg["seed"])
+    p, r = cfg["p"], cfg["r"]
+    while True:
+        d = np.sort(np.round(rng.uniform(0.5, 2.0, p) * 64) / 64)[::-1]
+        if np.all(np.diff(d) < 0):
+            break
+    I = np.eye(p)
+    d_out = np.where(np.arange(p) < r, d, 0.0)
+    return Instance([I.copy()], 1, I + np.diag(d), I + np.diag(d_out), I.copy(), cfg["c"] ** 2 * I, I.copy(),
+                    [0], r), d
+
+
+def _f11_build(cfg):
+    return _f11_family(cfg)[0] if cfg.get("family") == "one_layer" else build(cfg)
+
+
+def _f11_lower_err(g_power):
+    def ev(cfg):
+        inst = _f11_build(cfg)
+        e_out = _population(inst)["lora"][1]
+        etas = (cfg["eta"],) if "eta" in cfg else (0.1, 0.5, 0.9)
+        return max(_ineq(pr.thm_f11_lower_bound(inst.layers, inst.ell, inst.r, inst.B_in, inst.B_out, inst.sigma_in,
+                                                inst.sigma_out, eta, g_power), e_out) for eta in etas)
+    return ev
+
+
+def _f11_certify(g_power):
+    def cert(cfg):
+        from fractions import Fraction as Fr
+
+        from ..certify import exact
+        if cfg.get("family") != "one_layer":
+            return {"method": "exact", "violation_lower_bound": 0.0,
+                    "note": "no exact route for a random instance (only the one-layer family is certified)"}
+        _, d = _f11_family(cfg)
+        d = [Fr(float(x)) for x in d]
+        p, r, c, eta = cfg["p"], cfg["r"], Fr(cfg["c"]), Fr(cfg["eta"]).limit_denominator(1000)
+        # L = 1, W = I, Sigma_in = I: P' = I, G = c I, Sigma_in^{1/2} G = Sigma_out^{1/2}; SVD_r(D) keeps d_1..d_r,
+        # so the LoRA fit is B_out and E_out = 0 exactly
+        e_out = Fr(0)
+        shift = c ** 2 * sum(x ** 2 for x in d[r:])                   # ||(B_out - B_in) Sigma_out^{1/2}||^2
+        rho = Fr(p - r, p) * (d[0] / d[-1]) ** 4 * sum(x ** 2 for x in d)  # kappa_*^2(Sigma_f) = (d_1/d_p)^4
+        lower = (1 - eta) * shift - 3 * (1 / eta - 1) * rho * c ** g_power
+        return exact(lower - e_out, note=f"one-layer family in rationals: E_out(LoRA) = 0, printed lower bound "
+                     f"(||G||_op^{g_power}) = {float(lower):.6g} (eta = {eta}, ||G||_op = {c})")
+    return cert
+
+
+@claim(id="s2ft.thmF11.lower_bound.printed", paper=SEED, source="Theorem F.11, eq. (16) (L756-760)",
+       statement=r"For any $\eta\in(0,1)$: $\mathcal E^{(o)}(\text{LoRA}_\infty) \ge (1-\eta)\|(B^{(o)}-B^{(i)})\Sigma_o^{1/2}\|^2"
+                 r" - 3(\eta^{-1}-1)[\|(I-P')B^{(i)}\Sigma_o^{1/2}\|^2 + \|(B^{(i)}-W^{pre})(\Sigma_o^{1/2}-\Sigma_i^{1/2}G)\|^2"
+                 r" + \rho\|G\|_{op}\,]$ (as converted; the proof needs $\|G\|^2_{op}$).",
+       form="printed", method="two readings, each on random covariate-shift instances (eta = 0.1, 0.5, 0.9; bottlenecks, "
+       "singular Sigma_in) plus a one-layer family with E_out(LoRA) = 0 and ||G||_op = c in 2..12 (eta = 0.5, 0.9); "
+       "exact population risks; a violation is certified in rationals on the family", expected="holds")
+def _f11_lower(ctx):
+    cfgs = _configs(ctx, 40, 2000, covariate_shift=True, bottleneck=_coin, singular_sigma=_coin, factored=_coin)
+    for i in range(ctx.pick(40, 400)):
+        g = ctx.rng(10_000 + i)
+        p = int(g.integers(2, 5))
+        cfgs.append({"family": "one_layer", "seed": int(g.integers(2**31)), "p": p, "r": int(g.integers(1, p)),
+                     "c": int(g.integers(2, 13)), "eta": float(g.choice([0.5, 0.9]))})
+    size = lambda c: (0 if c.get("family") else 1,) + _size(c) if not c.get("family") else (0, c["p"], c["c"])  # noqa: E731
+    evs = {name: sweep(cfgs, _f11_lower_err(gp), EXACT_TOL, size=size, certify=_f11_certify(gp))
+           for name, gp in (("as converted: rho ||G||_op", 1), ("||G||_op^2 (superscript lost in the conversion)", 2))}
+    return by_reading(evs)
 
 
 # ----------------------------------------------------------------------------- structural facts
@@ -533,7 +801,7 @@ def _var(ctx):
     ns = ctx.pick([20, 40, 80, 160, 320], [100, 200, 400, 800, 1600, 3200, 6400])
     reps = ctx.pick(400, 200)
     rng = ctx.rng(99)
-    zs, det = [], {"n": ns}
+    zs, zs_alt, det = [], [], {"n": ns}
     exc = {"full": [], "s2ft": []}
     boot = {"full": [], "s2ft": []}
     for n in ns:
@@ -545,6 +813,10 @@ def _var(ctx):
             e = out[f"E_in_{m}"]
             se = e.std(ddof=1) / np.sqrt(reps)
             zs.append(abs(e.mean() - ref["expected"]) / se)
+            # the nearest wrong formula: the asymptotic variance tr(Pi Sigma_eps) d'/n (no finite-n correction)
+            d1 = ref["d_prime"]
+            alt = ref["E_inf"] + ref["variance"] * (n - d1 - 1) / n
+            zs_alt.append(abs(e.mean() - alt) / se)
             exc[m].append(e.mean() - ref["E_inf"])
             idx = np.random.default_rng(n).integers(0, reps, size=(200, reps))
             boot[m].append(e[idx].mean(axis=1) - ref["E_inf"])
@@ -562,22 +834,36 @@ def _var(ctx):
                                     inst.sigma_eps, ns[-1])
     det["paper_rate_s2ft_at_max_n"] = rate["s2ft"]
     err = max(max(zs) / MC_Z, slope_err / SLOPE_TOL)
-    return Evidence(instances=len(ns) * reps, max_error=err, tolerance=1.0, details=det)
+    gap = max(zs_alt) / MC_Z
+    return Evidence(instances=len(ns) * reps, max_error=err, tolerance=1.0, details=det,
+                    discrimination={"alternative": "asymptotic variance tr(Pi Sigma_eps) d'/n (no finite-n "
+                                    "correction)", "gap": gap, "tolerance": 1.0, "rejected": bool(gap > 1.0)})
+
+
+def _lora_mc_instance(ctx):
+    # q' = d' = 3 and r = 2: r (q' + d' - r) = 8 sigma^2 against 12 sigma^2 without the -r (33 % apart)
+    return channel_split_instance(ctx.seed, widths=(5, 3, 3, 3), ell=2, r=2, channels=(0,), in_rows=(0,),
+                                  out_rows=(2,), noise=0.5)
 
 
 @claim(id="s2ft.variance.lora_limit", paper=SEED, source="Theorem F.10 (variance); note §3.1",
        statement=r"Well-specified LoRA with $\Sigma_\epsilon=\sigma^2I$: $n(\mathbb E\mathcal E^{(i)}_n - \mathcal E^{(i)}_\infty) "
                  r"\to \sigma^2 r(q'+d'-r)$, at rate $1/n$.",
-       form="derived", method="batched Monte Carlo on the channel-split instance (rank M = r = 2); relative error "
-       "of n·(mean excess) at the largest n (tolerance 0.15 plus 3 SE) and log-log slope", expected="holds")
+       form="derived", method="batched Monte Carlo on a small channel-split instance, widths (5,3,3,3), so q' = d' = 3 "
+       "and rank M = r = 2 (limit 8 sigma^2; dropping the -r gives 12 sigma^2); quick: n = 40..320, 400 reps; full: "
+       "n = 80..1280, 2000 reps (torch on CUDA when present); relative error of n·(mean excess) at the largest n "
+       "(tolerance 0.10 plus 3 SE) and log-log slope", expected="holds")
 def _lora_var(ctx):
-    inst = _mc_instance(ctx)
+    inst = _lora_mc_instance(ctx)
     sigma2 = float(inst.sigma_eps[0, 0])
     lim = cf.lora_variance_limit(inst.layers, inst.ell, inst.r, inst.B_in, inst.sigma_in, sigma2)
+    q1 = int(np.linalg.matrix_rank(inst.parts.K))
+    d1 = int(np.linalg.matrix_rank(inst.parts.W_low @ inst.sigma_in @ inst.parts.W_low.T))
+    lim_alt = sigma2 * inst.r * (q1 + d1)          # the nearest wrong formula: the -r dropped
     e_inf = cf.excess_risk(cf.lora_population(inst.layers, inst.ell, inst.r, inst.B_in, inst.sigma_in),
                            inst.B_in, inst.sigma_in)
-    ns = ctx.pick([40, 80, 160, 320], [400, 800, 1600, 3200, 6400])
-    reps = ctx.pick(400, 200)
+    ns = ctx.pick([40, 80, 160, 320], [80, 160, 320, 640, 1280])
+    reps = ctx.pick(400, 2000)
     rng = ctx.rng(7)
     scaled, ses = [], []
     for n in ns:
@@ -585,12 +871,20 @@ def _lora_var(ctx):
                                  **_mc_backend(ctx))["E_in_lora"]
         scaled.append(n * (e.mean() - e_inf))
         ses.append(n * e.std(ddof=1) / np.sqrt(reps))
-    rel = abs(scaled[-1] - lim) / lim
-    err = max(0.0, rel - 3 * ses[-1] / lim) / LORA_LIMIT_RTOL
+
+    def limit_err(target):
+        rel = abs(scaled[-1] - target) / target
+        return max(0.0, rel - 3 * ses[-1] / target) / LORA_LIMIT_RTOL
+
+    err = limit_err(lim)
     slope = float(np.polyfit(np.log(ns), np.log(np.array(scaled) / np.array(ns)), 1)[0])
-    det = {"n": ns, "n_times_excess": scaled, "se": ses, "limit": lim, "slope": slope}
+    det = {"n": ns, "n_times_excess": scaled, "se": ses, "limit": lim, "limit_without_minus_r": lim_alt,
+           "q_prime": q1, "d_prime": d1, "slope": slope}
     err = max(err, (abs(slope + 1) - SLOPE_TOL) / SLOPE_TOL + 1.0 if abs(slope + 1) > SLOPE_TOL else 0.0)
-    return Evidence(instances=len(ns) * reps, max_error=err, tolerance=1.0, details=det)
+    gap = limit_err(lim_alt)
+    return Evidence(instances=len(ns) * reps, max_error=err, tolerance=1.0, details=det,
+                    discrimination={"alternative": "sigma^2 r (q' + d') (the -r of the manifold dimension dropped)",
+                                    "gap": gap, "tolerance": 1.0, "rejected": bool(gap > 1.0)})
 
 
 # ----------------------------------------------------------------------------- trained torch networks
@@ -634,8 +928,10 @@ def _train_gd(ctx):
 @claim(id="s2ft.train.adam_same_erm", paper=SEED, source="note §3.2 (what survives without the min-norm bias)",
        statement="Adam reaches the same empirical risk as the minimum-norm ERM, and the same end-to-end map when "
                  "the ERM is unique (n >= d_{ell-1}); for n < d_{ell-1} its map differs (min-norm bias lost).",
-       form="derived", method="full-layer adapter trained with Adam (lr 0.05, geometric decay 1e-4, 1000 steps quick, 6000 full) "
-       "at n = 40 and n = 3; error = max(loss gap, map gap when unique) / 1e-5", expected="holds")
+       form="derived", method="full-layer adapter trained with Adam (lr 0.05, geometric decay 1e-4 over 1000 steps quick, "
+       "6000 full; a cycle that ends above the gradient tolerance 1e-9·(1+||K^T C||) restarts from its iterate at 0.3x "
+       "the rate, at most 6 times, else the claim is inconclusive) at n = 40 and n = 3; error = max(relative loss gap, "
+       "relative map gap when unique) against 1e-5", expected="holds")
 def _train_adam(ctx):
     from .train import train_adapter
 
@@ -646,13 +942,17 @@ def _train_adam(ctx):
         X, Y = sample_id(inst, n, ctx.seed + n)
         ref = cf.full_fit(*a, X, Y)
         loss_ref = float(np.mean(np.sum((Y - X @ ref.T) ** 2, axis=1)))
-        res = train_adapter(*a, X, Y, method="full", optimizer="adam", lr=0.05, steps=ctx.pick(1000, 6000),
-                            device=ctx.device, seed=ctx.seed)
+        try:
+            res = train_adapter(*a, X, Y, method="full", optimizer="adam", lr=0.05, steps=ctx.pick(1000, 6000),
+                                device=ctx.device, seed=ctx.seed, grad_tol=ADAM_GRAD_TOL, restarts=ADAM_RESTARTS)
+        except NotConvergedError as exc:   # missed its convergence criterion: no verdict, never "fails"
+            raise Inconclusive(str(exc)) from None
         gap_map = float(np.abs(res.F - ref).max())
-        det[f"n{n}"] = {"loss_gap": res.loss - loss_ref, "map_gap": gap_map,
+        det[f"n{n}"] = {"loss_gap": res.loss - loss_ref, "map_gap": gap_map, "steps": res.steps,
+                        "grad_norm": res.grad_norm,
                         "E_out_adam": cf.excess_risk(res.F, inst.B_out, inst.sigma_out),
                         "E_out_min_norm": cf.excess_risk(ref, inst.B_out, inst.sigma_out)}
         errs.append(abs(res.loss - loss_ref) / (1 + loss_ref))
         if n >= inst.parts.d_in:
             errs.append(gap_map / (1 + np.abs(ref).max()))
-    return Evidence(instances=len(errs), max_error=max(errs), tolerance=1e-5, details=det)
+    return Evidence(instances=len(errs), max_error=max(errs), tolerance=ADAM_TOL, details=det)

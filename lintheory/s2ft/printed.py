@@ -19,7 +19,7 @@ from . import closed_form as cf
 
 __all__ = ["thm4_2_s2ft_bound", "thm4_2_lora_lower_bound", "thm4_2_conditions", "lemma_f14_chain",
            "thm_f10_bias_bound", "thm_f13_bias_bound", "thm_f7_variance_rates", "cor_f18_bound",
-           "lemma_g1_bound", "thm_f15_bound"]
+           "lemma_g1_bound", "thm_f15_bound", "thm_f11_lower_bound"]
 
 
 def thm4_2_s2ft_bound(layers, ell, channels, B_in, B_out, sigma_x) -> float:
@@ -174,3 +174,37 @@ def lemma_g1_bound(A, B, s: int) -> dict:
 def thm_f15_bound(layers, ell, channels, B_in, B_out, sigma_in, sigma_out) -> float:
     r"""Theorem F.15 as printed (constant 3); identical to :func:`~lintheory.s2ft.closed_form.s2ft_ood_bound_covshift`."""
     return cf.s2ft_ood_bound_covshift(layers, ell, channels, B_in, B_out, sigma_in, sigma_out)
+
+
+def thm_f11_lower_bound(layers, ell, r, B_in, B_out, sigma_in, sigma_out, eta: float, g_power: int = 1) -> float:
+    r"""Theorem F.11, lower bound (16), with the power of :math:`\|G\|_{op}` in its last term as a parameter.
+
+    .. math::
+        \mathcal E^{(o)}(\text{LoRA}_\infty) \ge (1-\eta)\|(B^{(o)}-B^{(i)})\Sigma_o^{1/2}\|^2
+          - 3(\eta^{-1}-1)\Big[\|(I-P')B^{(i)}\Sigma_o^{1/2}\|^2
+          + \|(B^{(i)}-W^{pre})(\Sigma_o^{1/2}-\Sigma_i^{1/2}G)\|^2
+          + \rho\,\|G\|_{op}^{g}\Big],
+
+    :math:`\rho = \frac{0\vee(\operatorname{rank}\Sigma_f - r)}{\operatorname{rank}\Sigma_f}\kappa_*^2(\Sigma_f)
+    \mathcal E^{(i)}(f^{pre})`, :math:`G = G^{(i,o)}_{\ell-1}`.  The converted text prints ``g = 1``
+    (L756-760, also in the proof's last display); the proof's (14) gives ``g = 2``
+    (:func:`~lintheory.s2ft.closed_form.lora_ood_bounds_covshift`).  ``0 < eta < 1``.
+    """
+    if not 0 < eta < 1:
+        raise InputError(f"eta must be in (0, 1), got {eta}")
+    if g_power not in (1, 2):
+        raise InputError(f"g_power must be 1 (as converted) or 2, got {g_power}")
+    parts = cf.network_parts(layers, ell)
+    Si = cf.check_covariance(sigma_in, "sigma_in", parts.p)
+    So = cf.check_covariance(sigma_out, "sigma_out", parts.p)
+    Bi, Bo = np.asarray(B_in, float), np.asarray(B_out, float)
+    G = cf._G(parts, Si, So)
+    Gop = float(np.linalg.norm(G, 2)) if G.size else 0.0
+    hi, ho = cf.psd_sqrt(Si), cf.psd_sqrt(So)
+    I_P = np.eye(parts.q) - cf.projector(parts.K, "K")
+    sf = cf._svd_kept((Bi - parts.W_pre) @ hi, "D Sigma_in^{1/2}", check_cond=False)[1]
+    rho = (max(0, sf.size - r) / sf.size * (sf[0] / sf[-1]) ** 4 * float(np.sum(sf ** 2))) if sf.size else 0.0
+    fro2 = lambda M: float(np.sum(np.asarray(M) ** 2))  # noqa: E731
+    return float((1 - eta) * fro2((Bo - Bi) @ ho)
+                 - 3 * (1 / eta - 1) * (fro2(I_P @ Bi @ ho) + fro2((Bi - parts.W_pre) @ (ho - hi @ G))
+                                        + rho * Gop ** g_power))
