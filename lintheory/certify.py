@@ -72,7 +72,10 @@ def iv(x: Any):
 def iv_array(a) -> np.ndarray:
     """An object array of intervals, each enclosing the float entry exactly."""
     a = np.asarray(a, dtype=float)
-    return np.vectorize(iv, otypes=[object])(a)
+    out = np.empty(a.shape, dtype=object)
+    for idx, v in np.ndenumerate(a):
+        out[idx] = iv(float(v))
+    return out
 
 
 def iv_sqrt(x):
@@ -135,7 +138,11 @@ def to_fraction(x) -> Fraction:
 
 def fraction_array(a) -> np.ndarray:
     """An object array of the exact rational values of a float array."""
-    return np.vectorize(to_fraction, otypes=[object])(np.asarray(a, dtype=float))
+    a = np.asarray(a, dtype=float)
+    out = np.empty(a.shape, dtype=object)
+    for idx, v in np.ndenumerate(a):
+        out[idx] = to_fraction(float(v))
+    return out
 
 
 def exact(violation, *, note: str = "", **extra) -> dict:

@@ -88,11 +88,18 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     pl = sub.add_parser("list", help="list the registered claims")
-    pl.add_argument("--paper", choices=PAPERS)
+    pl.add_argument("--paper", action="append", help="only these papers/suites (repeatable)")
+    pl.add_argument("--suite", action="append", default=[], metavar="PATH_OR_MODULE", help="a suite to load for this run: a Python file or an importable module (repeatable)")
     pl.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     pv = sub.add_parser("verify", help="run the claims and write report.json / report.md")
-    pv.add_argument("--paper", action="append", choices=PAPERS, help="only these papers (repeatable)")
+    pv.add_argument("--paper", action="append",
+                    help="only these papers/suites (repeatable): " + ", ".join(PAPERS) + " or any installed suite")
+    pv.add_argument("--suite", action="append", default=[], metavar="PATH_OR_MODULE", help="a suite to load for this run: a Python file or an importable module (repeatable)")
+    pv.add_argument("--seeds", metavar="A-B|LIST",
+                    help="run every selected claim at each of these seeds (e.g. 0-19 or 0,3,7); writes "
+                         "OUT/seed_S/ per seed and OUT/seeds.json; a claim whose verdict differs between "
+                         "seeds is seed-dependent (exit 1)")
     pv.add_argument("--claim", action="append", help="only these claim ids or id prefixes (repeatable)")
     pv.add_argument("--profile", choices=PROFILES, default="quick")
     pv.add_argument("--device", choices=DEVICES, default="cpu")
@@ -128,8 +135,40 @@ def _parser() -> argparse.ArgumentParser:
                     help="only the proofs of this paper (e.g. svm, lora_margin; repeatable)")
     pp.add_argument("--seed", type=int, default=0)
 
+    pe = sub.add_parser("errata", help="one erratum per defect of the papers: quote, counterexample, "
+                                       "certificate, corrected claim and replay command")
+    pe.add_argument("--paper", action="append", help="only these papers/suites (repeatable)")
+    pe.add_argument("--suite", action="append", default=[], metavar="PATH_OR_MODULE", help="a suite to load for this run: a Python file or an importable module (repeatable)")
+    fmt = pe.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print JSON")
+    fmt.add_argument("--md", action="store_true", help="print Markdown (the default is a short table)")
+    pe.add_argument("--report", help="take the counterexamples from this report.json instead of running "
+                                     "the claims")
+    pe.add_argument("--seed", type=int, default=0)
+
+    pc = sub.add_parser("coverage", help="every numbered result of each paper, with the claims that decide "
+                                         "it or the reason none can")
+    pc.add_argument("--paper", action="append", help="only these papers/suites (repeatable)")
+    pc.add_argument("--suite", action="append", default=[], metavar="PATH_OR_MODULE", help="a suite to load for this run: a Python file or an importable module (repeatable)")
+    pc.add_argument("--json", action="store_true", help="print JSON rows {paper, result, location, claims, reason}")
+
+    pm = sub.add_parser("mutants", help="apply plausible bugs one at a time and report which claims catch "
+                                        "them (exit 1 if one survives)")
+    pm.add_argument("--paper", action="append", help="only the mutants of these suites (repeatable)")
+    pm.add_argument("--suite", action="append", default=[], metavar="PATH_OR_MODULE", help="a suite to load for this run: a Python file or an importable module (repeatable)")
+    pm.add_argument("--mutant", action="append", help="only these mutant ids or prefixes (repeatable)")
+    pm.add_argument("--list", action="store_true", help="list the mutants without running them")
+    pm.add_argument("--json", action="store_true", help="print JSON rows {id, paper, description, killed_by}")
+
+    pi = sub.add_parser("init", help="write an installable suite package for your own theorem")
+    pi.add_argument("name", help="the suite's name (a Python identifier; the first part of its claim ids)")
+    pi.add_argument("--dir", help="where to write it (default: ./NAME)")
+    pi.add_argument("--force", action="store_true", help="write into a non-empty directory")
+
     pr = sub.add_parser("replay", help="re-run one instance (a stored counterexample) of a claim")
     pr.add_argument("claim", help="claim id")
+    pr.add_argument("--suite", action="append", default=[], metavar="PATH_OR_MODULE",
+                    help="the suite of the claim, when it is not installed (repeatable)")
     src = pr.add_mutually_exclusive_group(required=True)
     src.add_argument("--counterexample", help="the instance as JSON (e.g. copied from report.json)")
     src.add_argument("--report", help="a report.json whose counterexample for this claim to replay")
@@ -158,7 +197,7 @@ def _print_table(records: list[dict], stream=None) -> None:
 
 
 def cmd_list(args) -> int:
-    claims = select_claims(papers=[args.paper] if args.paper else None)
+    claims = select_claims(papers=args.paper)
     if args.json:
         json.dump([c.describe() for c in claims], sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -214,6 +253,8 @@ def _interrupted(record_dir) -> int:
 
 
 def cmd_verify(args) -> int:
+    if getattr(args, "seeds", None):
+        return _verify_seeds(args)
     from .executor import RecordStore, connect_dask, run_many
     from .report import build_report, check_out_dir, regressions, write_report
 
@@ -388,11 +429,193 @@ def _silence_stdout() -> None:
         pass
 
 
+def _load_extra_suites(args) -> None:
+    """Load every ``--suite`` before anything else (a bad suite: exit 2, one line)."""
+    from .suites import load_suite
+
+    for spec in getattr(args, "suite", None) or []:
+        load_suite(spec)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-19"``, ``"0,3,7"`` or ``"0-3,10"`` -> sorted distinct seeds; bad text raises InputError."""
+    seeds: list[int] = []
+    try:
+        for part in str(text).split(","):
+            part = part.strip()
+            if "-" in part[1:]:
+                a, b = part.split("-", 1) if not part.startswith("-") else (part, "")
+                a, b = int(a), int(b)
+                if b < a:
+                    raise ValueError(f"empty range {part}")
+                seeds += range(a, b + 1)
+            else:
+                seeds.append(int(part))
+    except ValueError as exc:
+        raise InputError(f"--seeds must look like 0-19 or 0,3,7 (non-negative integers): {exc}") from None
+    if not seeds or min(seeds) < 0:
+        raise InputError(f"--seeds must name non-negative seeds, got {text!r}")
+    return sorted(set(seeds))
+
+
+def _verify_seeds(args) -> int:
+    """``verify --seeds``: the selected claims at every seed; seed-dependent verdicts exit 1."""
+    import copy
+    from pathlib import Path
+
+    from .report import atomic_write_text, check_out_dir
+
+    seeds = parse_seeds(args.seeds)
+    check_out_dir(args.out)
+    out = Path(args.out)
+    verdicts: dict[str, dict[int, str]] = {}
+    expected: dict[str, str] = {}
+    codes = {}
+    for s in seeds:
+        one = copy.copy(args)
+        one.seeds, one.seed, one.out = None, s, str(out / f"seed_{s}")
+        sys.stdout.write(f"\n== seed {s}\n")
+        code = cmd_verify(one)
+        if code not in (EXIT_OK, EXIT_REGRESSION):
+            return code
+        codes[s] = code
+        rep = json.loads((out / f"seed_{s}" / "report.json").read_text(encoding="utf-8"))
+        for r in rep["claims"]:
+            verdicts.setdefault(r["id"], {})[s] = r["verdict"]
+            expected[r["id"]] = r["expected"]
+    dependent = {cid: v for cid, v in verdicts.items() if len(set(v.values()) - {"skipped"}) > 1}
+    off = {cid: v for cid, v in verdicts.items()
+           if any(x not in (expected[cid], "skipped") for x in v.values())}
+    summary = {"seeds": seeds, "claims": len(verdicts), "seed_dependent": sorted(dependent),
+               "differ_from_expected": sorted(off),
+               "verdicts": {cid: {str(s): v for s, v in vs.items()} for cid, vs in sorted(verdicts.items())}}
+    atomic_write_text(out / "seeds.json", json.dumps(summary, indent=2) + "\n")
+    lines = [f"# Verdicts at {len(seeds)} seeds ({args.seeds})", "",
+             f"{len(verdicts)} claims; {len(dependent)} seed-dependent; "
+             f"{len(off)} differ from expected at some seed.", ""]
+    for cid in sorted(set(dependent) | set(off)):
+        lines.append(f"- `{cid}` (expected {expected[cid]}): "
+                     + ", ".join(f"seed {s}: {v}" for s, v in sorted(verdicts[cid].items())))
+    atomic_write_text(out / "seeds.md", "\n".join(lines) + "\n")
+    sys.stdout.write(f"\n{len(seeds)} seeds x {len(verdicts)} claims: {len(dependent)} seed-dependent, "
+                     f"{len(off)} differ from expected at some seed; wrote {out / 'seeds.json'}\n")
+    for cid in sorted(dependent):
+        sys.stdout.write(f"  seed-dependent: {cid}: "
+                         + ", ".join(f"{s}={v}" for s, v in sorted(verdicts[cid].items())) + "\n")
+    return EXIT_REGRESSION if dependent or off else EXIT_OK
+
+
+def _suites_of(args) -> list[str] | None:
+    """The suites named by --paper (None: every known suite, those of --suite included)."""
+    from .suites import check_suite_names
+
+    names = list(args.paper or [])
+    if names:
+        check_suite_names(names)
+        return names
+    return None
+
+
+def cmd_errata(args) -> int:
+    """``lintheory errata``: from a report (``--report``) or by running the claims involved."""
+    from .errata import errata_claims, errata_from_records, to_markdown
+
+    suites = _suites_of(args)
+    if args.report:
+        try:
+            with open(args.report, encoding="utf-8") as fh:
+                records = json.load(fh)["claims"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"cannot read report {args.report}: {exc}") from None
+        if suites:
+            records = [r for r in records if r["id"].split(".", 1)[0] in suites]
+    else:
+        claims = errata_claims(suites)
+        progress = Progress(len(claims))
+        records = []
+        for c in claims:
+            rec = run_claim(c, profile="quick", seed=args.seed)
+            progress.update(c.id, rec["verdict"], rec["seconds"])
+            records.append(rec)
+    errata = errata_from_records(records, suites)
+    if args.json:
+        json.dump(errata, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif args.md:
+        sys.stdout.write(to_markdown(errata) + "\n")
+    else:
+        for e in errata:
+            ln = e["lines"]
+            sys.stdout.write(f"{e['id'] or '(unregistered)':<18} {e['suite']:<14} L{ln[0]}-{ln[1]:<6} "
+                             f"{e['kind']:<34} {e['source']}\n")
+        sys.stdout.write(f"{len(errata)} errata\n")
+    return EXIT_OK
+
+
+def cmd_coverage(args) -> int:
+    from .coverage import coverage_rows, to_markdown
+
+    rows = coverage_rows(_suites_of(args))
+    if args.json:
+        json.dump([{k: r[k] for k in ("paper", "result", "location", "claims", "reason")} | {"suite": r["suite"]}
+                   for r in rows], sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(to_markdown(rows) + "\n")
+    return EXIT_OK
+
+
+def cmd_mutants(args) -> int:
+    from .mutants import mutants, run_mutants
+
+    suites = _suites_of(args)
+    if args.list:
+        reg = mutants(suites)
+        for m in reg.values():
+            sys.stdout.write(f"{m.id:<44} {m.target:<52} {m.description}\n")
+        sys.stdout.write(f"{len(reg)} mutants\n")
+        return EXIT_OK
+    total = len(mutants(suites)) if not args.mutant else None
+    progress = Progress(total or 1)
+
+    def row_done(row):
+        if total:
+            progress.update(row["id"], "killed" if row["killed_by"] else "SURVIVED")
+
+    rows = run_mutants(suites, args.mutant, on_row=row_done)
+    survivors = [r for r in rows if not r["killed_by"]]
+    if args.json:
+        json.dump([{k: r[k] for k in ("id", "paper", "description", "killed_by")} for r in rows],
+                  sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for r in rows:
+            state = ("killed by " + ", ".join(r["killed_by"])) if r["killed_by"] else "SURVIVED every claim"
+            sys.stdout.write(f"{r['id']:<44} {state}\n")
+        sys.stdout.write(f"{len(rows)} mutants, {len(rows) - len(survivors)} killed, "
+                         f"{len(survivors)} survived\n")
+    return EXIT_REGRESSION if survivors else EXIT_OK
+
+
+def cmd_init(args) -> int:
+    from .scaffold import write_scaffold
+
+    written = write_scaffold(args.name, args.dir, force=args.force)
+    for path in written:
+        sys.stdout.write(f"wrote {path}\n")
+    root = args.dir or args.name
+    sys.stdout.write(f"next: pip install {root} && lintheory verify --paper {args.name}\n")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     try:
         args = parser.parse_args(argv)
-        handler = {"list": cmd_list, "verify": cmd_verify, "figures": cmd_figures,
+        _load_extra_suites(args)
+        handler = {"errata": cmd_errata, "coverage": cmd_coverage, "mutants": cmd_mutants,
+                   "init": cmd_init,
+                   "list": cmd_list, "verify": cmd_verify, "figures": cmd_figures,
                    "proofs": cmd_proofs, "replay": cmd_replay}[args.command]
         code = handler(args)
         sys.stdout.flush()  # a closed pipe shows up here at the latest

@@ -69,10 +69,10 @@ def errata_data(suites: Sequence[str] | None = None) -> dict[str, dict]:
 
 
 def errata_claims(suites: Sequence[str] | None = None) -> list[Claim]:
-    """The claims a run needs for the errata: printed claims naming one, and the corrected claims."""
+    """The claims a run needs for the errata: every printed claim, and the corrected claims named."""
     reg = registry(suites)
     data = errata_data(suites)
-    ids = set()
+    ids = {c.id for c in reg.values() if c.form == "printed" and (suites is None or c.group in suites)}
     for e in data.values():
         ids.update(e["claims"])
         if e.get("corrected"):

@@ -37,6 +37,7 @@ import itertools
 import json
 import os
 import queue
+import sys
 import threading
 from collections import deque
 from dataclasses import asdict, dataclass
@@ -77,7 +78,8 @@ class WorkConfig:
     device : {"cpu", "cuda"}
         An already resolved device (never ``"auto"``).
     module : str, optional
-        The module that registers the claim (``Claim.check.__module__``): a worker
+        The suite that registers the claim (its module name, or the path of a suite
+        file given with ``--suite``; see :func:`lintheory.suites.suite_spec`): a worker
         imports only that suite instead of all of them.  A start-up hint; the record
         does not depend on it.
 
@@ -120,22 +122,26 @@ def run_config(config: WorkConfig | dict) -> dict:
 
 def _find_claim(cfg: WorkConfig) -> Claim:
     """The registered claim of ``cfg``, importing only its module when that is known."""
-    import importlib
-
     from . import claims as C
 
     if cfg.module and cfg.claim_id not in C._REGISTRY:
-        try:
-            importlib.import_module(cfg.module)
-        except ImportError:
-            pass  # the full discovery below decides
+        from .suites import load_suite
+
+        load_suite(cfg.module)  # a suite's module name or file path (see suites.suite_spec)
     c = C._REGISTRY.get(cfg.claim_id)
     if c is None:
-        c = C.registry().get(cfg.claim_id)
+        c = C.registry([cfg.claim_id.split(".", 1)[0]]).get(cfg.claim_id)
     if c is None:
         raise InputError(f"unknown claim id {cfg.claim_id!r} on this worker "
                          "(is the same lintheory version installed here?)")
     return c
+
+
+def _suite_spec_of(c: Claim) -> str | None:
+    """How a worker loads the suite of ``c``: its module name, or the file given to --suite."""
+    from .suites import suite_spec
+
+    return suite_spec(c.group) or getattr(c.check, "__module__", None)
 
 
 def _cap_worker_threads() -> None:
@@ -152,11 +158,8 @@ def _cap_worker_threads() -> None:
         pass
     else:
         threadpool_limits(limits=1)
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - core dependency
-        return
-    if torch.get_num_threads() != 1:
+    torch = sys.modules.get("torch")  # never imported here: a later import reads the env
+    if torch is not None and torch.get_num_threads() != 1:
         torch.set_num_threads(1)
 
 
@@ -395,7 +398,7 @@ def run_many(claims: Sequence[Claim], *, profile: str = "quick", seed: int = 0,
     if jobs < 1:
         raise InputError(f"jobs must be a positive integer, got {jobs}")
     configs = [WorkConfig(c.id, profile, int(seed), device,
-                          getattr(c.check, "__module__", None)).as_dict() for c in claims]
+                          _suite_spec_of(c)).as_dict() for c in claims]
     records: list[dict] = []
 
     def emit(rec: dict) -> None:

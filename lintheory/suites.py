@@ -204,4 +204,11 @@ def _import_path(name: str, path: str):
     except BaseException:
         sys.modules.pop(modname, None)
         raise
+    # A file suite is not importable by name in a worker process: its functions (a
+    # sweep's evaluate) travel by value, and whole claims load the file by its path.
+    for cp in ("joblib.externals.cloudpickle", "cloudpickle"):
+        try:
+            importlib.import_module(cp).register_pickle_by_value(mod)
+        except (ImportError, AttributeError, ValueError):  # pragma: no cover - optional
+            pass
     return mod
