@@ -50,6 +50,9 @@ from scipy.linalg import cho_factor, cho_solve
 from .._threads import limited_threads
 from .._validation import as_class_labels, as_count, as_float_array, renamed_kwargs
 from ..errors import InfeasibleError, InputError, SolverError
+from ._dual import dual_working_set
+from ._rows import MEMORY_BUDGET_BYTES, _Rows, gram_bytes, normal_primal_bytes  # noqa: F401 (_Rows: tests)
+from ._rows import all_margins as _all_margins
 from .margins import check_certificate_inputs, sample_margins
 
 __all__ = ["SVMResult", "hard_margin_svm", "kkt_certificate", "distance_to_optimum_bound"]
@@ -74,8 +77,11 @@ WS_MAX_ROUNDS = 200
 WS_MIN_ADD = 64
 #: constraints with margin below 1 + this stay in the working set even with zero multiplier
 WS_KEEP_SLACK = 0.05
-#: add every violated constraint when at least this fraction of all constraints is violated
+#: add every violated constraint when at least this fraction of all constraints is violated,
+#: but at most WS_ADD_ALL_MAX_KD * K d of them (issue 14: adding all 52 032 violated
+#: constraints at n = 2000, d = 1024, K = 10 made the set larger than Kd)
 WS_ADD_ALL_FRACTION = 0.5
+WS_ADD_ALL_MAX_KD = 1
 #: largest active set the polishing step solves by dense least squares
 POLISH_MAX_DENSE = 2000
 #: Clarabel's gap and feasibility tolerances in ``method="working_set"`` and ``"cvxpy"``
@@ -118,7 +124,15 @@ class SVMResult:
     kkt : dict
         The individual residuals.
     solver_iterations : int
-        Interior-point iterations summed over the rounds (``method="ipm"``; 0 otherwise).
+        Interior-point iterations summed over the rounds (``method="ipm"``), L-BFGS-B
+        iterations (``method="dual"``); 0 otherwise.
+    x_scale : float
+        The power of two ``c`` (about ``max_i ||x_i||``) for which the routes solved the problem
+        of ``X / c``: ``W = W_c / c`` and ``dual = dual_scaled / c**2``.
+    dual_scaled : ndarray of shape (n_samples, n_classes)
+        The multipliers of the problem of ``X / x_scale`` (finite at any scale of ``X``; the
+        certificate is computed from them).  ``dual`` over- or underflows when ``x_scale**2``
+        leaves the float range (``X`` beyond about ``1e±150``).
     """
 
     W: np.ndarray
@@ -134,6 +148,8 @@ class SVMResult:
     iterations: int = 1
     kkt: dict = field(default_factory=dict)
     solver_iterations: int = 0
+    x_scale: float = 1.0
+    dual_scaled: np.ndarray | None = field(default=None, repr=False)
 
 
 def kkt_certificate(W, X, y, dual) -> dict:
@@ -257,7 +273,8 @@ def _prepare(X, y, n_classes):
     classes, yi = as_class_labels(y, X.shape[0], K=n_classes)
     if n_classes is None and classes.size < 2:
         raise InputError(f"need at least 2 classes, got labels {classes.tolist()}")
-    zero = np.flatnonzero(np.linalg.norm(X, axis=1) == 0.0)
+    # exact test, no norm: ||x|| underflows to 0 for entries below 1e-154 (issue 13)
+    zero = np.flatnonzero(~np.any(X != 0.0, axis=1))
     if zero.size:
         raise InfeasibleError(
             f"data are not linearly separable: sample {int(zero[0])} is the zero vector, "
@@ -338,72 +355,6 @@ def _working_set(X, yi, K, max_rounds=50):
     raise SolverError(f"working set did not close within {max_rounds} rounds", status="MaxRounds")
 
 
-class _Rows:
-    r"""Constraint rows :math:`a_{ik} = (e_{y_i} - e_k) \otimes x_i` of a set of pairs ``(i, k)``.
-
-    ``W`` is flattened row-major, so :math:`a_{ik}^\top \mathrm{vec}(W) = (w_{y_i} - w_k)^\top x_i`.
-    Products with :math:`A` and :math:`A^\top` go through ``X`` (never a dense ``m × Kd`` matrix);
-    the normal matrices use the Kronecker structure
-
-    .. math::
-
-        A^\top D A = \sum_i G_i \otimes x_i x_i^\top,\quad
-        G_i = \sum_k D_{ik} (e_{y_i} - e_k)(e_{y_i} - e_k)^\top,
-        \qquad (A A^\top)_{(ik),(jl)} = (e_{y_i}-e_k)^\top(e_{y_j}-e_l)\; x_i^\top x_j .
-    """
-
-    def __init__(self, X, yi, pairs, K):
-        self.samples, self.li = np.unique(pairs[:, 0], return_inverse=True)
-        self.Xs = X[self.samples]
-        self.ys = yi[self.samples]
-        self.k = pairs[:, 1].copy()
-        self.yk = yi[pairs[:, 0]]
-        self.K, self.d, self.m, self.ns = K, X.shape[1], len(pairs), len(self.samples)
-        self._iy = self.li * K + self.yk
-        self._ik = self.li * K + self.k
-
-    def apply(self, W):
-        r"""Margins :math:`A\,\mathrm{vec}(W)`, shape (m,)."""
-        S = (self.Xs @ W.T).ravel()
-        return S[self._iy] - S[self._ik]
-
-    def apply_t(self, v):
-        r""":math:`A^\top v` as a (K, d) matrix."""
-        L = self.ns * self.K
-        C = np.bincount(self._iy, v, L) - np.bincount(self._ik, v, L)
-        return C.reshape(self.ns, self.K).T @ self.Xs
-
-    def normal_primal(self, dv):
-        r""":math:`I + A^\top \mathrm{diag}(dv) A`, shape (Kd, Kd), from K(K+1) small Gram products."""
-        K, d = self.K, self.d
-        Dm = np.zeros((self.ns, K))
-        Dm[self.li, self.k] = dv
-        H = np.zeros((K, d, K, d))
-        for c in np.unique(self.ys):
-            idx = np.flatnonzero(self.ys == c)
-            Xc, Dc = self.Xs[idx], Dm[idx]
-            Dc[:, c] = Dc.sum(axis=1)  # G_i[y, y] = sum_k D_ik
-            for q in np.flatnonzero(Dc.max(axis=0) > 0.0):
-                Xq = Xc * np.sqrt(Dc[:, q])[:, None]
-                T = Xq.T @ Xq
-                H[q, :, q, :] += T
-                if q != c:  # G_i[y, k] = G_i[k, y] = -D_ik, G_i[k, k] = D_ik
-                    H[c, :, q, :] -= T
-                    H[q, :, c, :] -= T
-        H = H.reshape(K * d, K * d)
-        H[np.diag_indices_from(H)] += 1.0
-        return H
-
-    def gram(self):
-        r""":math:`A A^\top`, shape (m, m)."""
-        Xc = self.Xs[self.li]
-        E = np.zeros((self.m, self.K))
-        r = np.arange(self.m)
-        E[r, self.yk] = 1.0
-        E[r, self.k] = -1.0
-        return (Xc @ Xc.T) * (E @ E.T)
-
-
 def _steplen(v, dv):
     neg = dv < 0.0
     return min(1.0, float((-v[neg] / dv[neg]).min(initial=np.inf)))
@@ -437,6 +388,15 @@ def _ipm(rows: _Rows, x_scale: float, tol: float, start=None):
     """
     K, d, m = rows.K, rows.d, rows.m
     dual_mode = m < K * d
+    # every dense block is sized before it is allocated: take the other space when one
+    # does not fit, and give up (the caller routes elsewhere) when neither does
+    if (gram_bytes(m) if dual_mode else normal_primal_bytes(K, d)) > MEMORY_BUDGET_BYTES:
+        dual_mode = not dual_mode
+        if (gram_bytes(m) if dual_mode else normal_primal_bytes(K, d)) > MEMORY_BUDGET_BYTES:
+            raise SolverError(
+                f"IPM Newton systems of {m} constraints and {K * d} variables exceed the memory "
+                f"budget ({MEMORY_BUDGET_BYTES / 1e9:.1f} GB): min({gram_bytes(m) / 1e9:.2f}, "
+                f"{normal_primal_bytes(K, d) / 1e9:.2f}) GB", status="MemoryBudget")
     Q = rows.gram() if dual_mode else None
     if start is None:
         s = np.ones(m)
@@ -541,14 +501,6 @@ def _polish(X, yi, pairs, K, W, z):
     return Wp, zp
 
 
-def _all_margins(W, X, yi):
-    rows = np.arange(X.shape[0])
-    S = X @ W.T
-    M = S[rows, yi][:, None] - S
-    M[rows, yi] = np.inf
-    return M
-
-
 def _ipm_working_set(X, yi, K):
     """Working set of (sample, competitor) pairs, each round solved by :func:`_ipm`.
 
@@ -603,7 +555,9 @@ def _ipm_working_set(X, yi, K):
         ii, kk = np.nonzero(viol)
         budget = max(2 * K, int(support.sum()), WS_MIN_ADD)
         if len(ii) >= WS_ADD_ALL_FRACTION * n_con:
-            budget = len(ii)
+            # an uninformative guess: one large round, but never past K d rows (the Newton
+            # systems' size; beyond it rows add cost and no information)
+            budget = max(budget, min(len(ii), WS_ADD_ALL_MAX_KD * K * d))
         pick = np.argsort(M[ii, kk])[:budget]
         active[ii[pick], kk[pick]] = True
     raise SolverError(f"IPM working set did not close within {WS_MAX_ROUNDS} rounds", status="MaxRounds")
@@ -647,7 +601,7 @@ def _blas_threads(n):
 
 
 @renamed_kwargs(n_classes="K")
-def hard_margin_svm(X, y, K=None, *, method: str = "ipm",
+def hard_margin_svm(X, y, K=None, *, method: str = "auto",
                     kkt_tol: float = 1e-6) -> SVMResult:
     r"""The exact multiclass hard-margin SVM (Crammer–Singer, no bias), problem (3).
 
@@ -665,12 +619,17 @@ def hard_margin_svm(X, y, K=None, *, method: str = "ipm",
         ``None``: one row per class present, in sorted label order (``.classes``).  ``K``: K rows
         indexed by label, the labels being row indices in ``[0, K)`` (classes absent from ``y``
         still compete).  ``n_classes`` is a deprecated alias.
-    method : {"ipm", "working_set", "cvxpy"}
-        See the module docstring.  All three are exact; ``"ipm"`` is the fastest
-        (a few times faster than scikit-learn's approximate crammer_singer LinearSVC at
-        ``n = 2000, d = 64, K = 10``, see ``benchmarks/bench_svm.py``), the other two are
-        independent cross-checks.  Each solves for ``X / max_i ||x_i||`` and rescales, so
-        the result does not depend on the scale of ``X``.
+    method : {"auto", "ipm", "dual", "working_set", "cvxpy"}
+        See the module docstring.  All are exact.  ``"auto"`` takes ``"ipm"`` when
+        ``K d <= AUTO_IPM_MAX_KD`` (few features: its dense Newton systems are small) and
+        ``"dual"`` otherwise (pre-trained features, many classes), and the other of the two
+        when the first does not fit :data:`~lintheory.svm._rows.MEMORY_BUDGET_BYTES` or
+        stops without a solution; ``res.method`` names the route that answered
+        (``benchmarks/bench_svm.py`` times both against scikit-learn).  ``"working_set"``
+        and ``"cvxpy"`` are independent Clarabel cross-checks.  Every route solves for
+        ``X / c`` with ``c`` a power of two near ``max_i ||x_i||`` (``res.x_scale``) and
+        rescales, so the result does not depend on the scale of ``X`` (from ``1e-300`` to
+        ``1e300``).
     kkt_tol : float
         The solution is accepted only if its KKT residual over all constraints
         (:func:`kkt_certificate`) is below this value.  A residual :math:`\varepsilon`
@@ -686,11 +645,12 @@ def hard_margin_svm(X, y, K=None, *, method: str = "ipm",
     ------
     InfeasibleError
         The data are not separable (e.g. a zero sample, one ``x`` with two labels, or a
-        sample inside the cone of another class); the ``"ipm"`` message bounds the
-        normalised margin of every ``W`` by its Farkas multipliers.
+        sample inside the cone of another class); the ``"ipm"`` and ``"dual"`` messages bound
+        the normalised margin of every ``W`` by their Farkas multipliers.
     SolverError
         The solver did not report an optimal status (the IPM: ``"Stalled"``,
-        ``"MaxIter"``, ``"MaxRounds"``), or the KKT check failed (``"KKT_FAILED"``).
+        ``"MaxIter"``, ``"MaxRounds"``; both: ``"MemoryBudget"`` when their dense blocks
+        would exceed the budget), or the KKT check failed (``"KKT_FAILED"``).
     InputError
         Malformed input (NaN, mismatched lengths, labels outside ``[0, K)``,
         unknown ``method``).
@@ -708,32 +668,85 @@ def hard_margin_svm(X, y, K=None, *, method: str = "ipm",
     """
     X, yi, classes = _prepare(X, y, K)
     K = len(classes)
-    ws_size, inner = 0, 0
-    if method not in ("ipm", "working_set", "cvxpy"):
-        raise InputError(f"method must be 'ipm', 'working_set' or 'cvxpy', got {method!r}")
-    # Every route solves the problem for X / c with c = max ||x_i|| (W -> c W, alpha -> c^2
-    # alpha): the solvers' absolute tolerances and infeasibility tests then mean the same at
-    # any scale of X.  The certificate is computed on the caller's X.
-    c = float(np.linalg.norm(X, axis=1).max())
-    Xs = X / c
+    if method not in _METHODS:
+        raise InputError(f"method must be one of {', '.join(map(repr, _METHODS))}, got {method!r}")
+    # Every route solves the problem for X / c, c = 2^e with max ||x_i / c|| in [1/2, 1)
+    # (W -> c W, alpha -> c^2 alpha): the solvers' absolute tolerances and infeasibility
+    # tests then mean the same at any scale of X, dividing by a power of two is exact, and
+    # e is found without squaring X (which over/underflows beyond 1e+-154).  The
+    # certificate is computed on the scaled problem (its residuals are scale invariant).
+    e = _unit_scale_exponent(X)
+    Xs = np.ldexp(X, -e)
     with _blas_threads(BLAS_THREADS):
-        if method == "ipm":
-            W, dual, rounds, inner = _ipm_working_set(Xs, yi, K)
-            solver = "dense Mehrotra IPM (numpy/LAPACK)"
-        elif method == "working_set":
-            W, dual, rounds = _working_set(Xs, yi, K)
-            solver = "CLARABEL"
-        else:
-            W, dual = _cvxpy_full(Xs, yi, K)
-            rounds, solver = 1, "CLARABEL (cvxpy)"
-        W, dual = W / c, dual / c**2
-        kkt = kkt_certificate(W, X, yi, dual)
-        marg = sample_margins(W, X, yi).min()
+        W, dual, rounds, inner, used, solver = _solve_scaled(Xs, yi, K, method)
+        kkt = kkt_certificate(W, Xs, yi, dual)
+        marg = float(sample_margins(W, Xs, yi).min())
     if not kkt["max"] <= kkt_tol:
         raise SolverError(f"KKT certificate failed: residuals {kkt}", status="KKT_FAILED")
-    return SVMResult(W=W, classes=classes, margin=float(marg),
-                     normalized_margin=float(marg / np.linalg.norm(W)), status="OPTIMAL",
-                     kkt_residual=kkt["max"], dual=dual,
+    with np.errstate(over="ignore", under="ignore"):
+        W_out = np.ldexp(W, -e)  # the SVM of X is that of X / 2^e divided by 2^e
+        dual_out = np.ldexp(dual, -2 * e)
+        x_scale = float(np.ldexp(1.0, e))
+        nmargin = float(np.ldexp(marg / float(np.linalg.norm(W)), e))
+    return SVMResult(W=W_out, classes=classes, margin=marg,
+                     normalized_margin=nmargin, status="OPTIMAL",
+                     kkt_residual=kkt["max"], dual=dual_out,
                      n_support=int(np.count_nonzero(dual.max(axis=1) > 1e-8 * max(dual.max(), 1e-300))),
-                     method=method, solver=solver, iterations=rounds, kkt=kkt,
-                     solver_iterations=inner)
+                     method=used, solver=solver, iterations=rounds, kkt=kkt,
+                     solver_iterations=inner, x_scale=x_scale, dual_scaled=dual)
+
+
+_METHODS = ("auto", "ipm", "dual", "working_set", "cvxpy")
+#: ``method="auto"`` takes the IPM when K d is at most this (measured in
+#: benchmarks/bench_svm.py: the IPM is faster at K d = 640, the dual route at K d = 2560)
+AUTO_IPM_MAX_KD = 1280
+_SOLVER_NAMES = {"ipm": "dense Mehrotra IPM (numpy/LAPACK)",
+                 "dual": "L-BFGS-B dual working set + exact active-set finish (scipy)"}
+
+
+def _unit_scale_exponent(X) -> int:
+    """``e`` with ``max_i ||x_i|| / 2^e`` in ``[1/2, 1)``, computed without over- or underflow."""
+    a = float(np.abs(X).max())
+    if a == 0.0:
+        return 0
+    ea = int(np.frexp(a)[1])
+    X1 = np.ldexp(X, -ea)  # exact: max |X1| in [1/2, 1)
+    return ea + int(np.frexp(float(np.sqrt(np.einsum("ij,ij->i", X1, X1).max())))[1])
+
+
+def _run_route(route, Xs, yi, K):
+    if route == "ipm":
+        W, dual, rounds, inner = _ipm_working_set(Xs, yi, K)
+    else:
+        W, dual, rounds, inner = dual_working_set(Xs, yi, K)
+    return W, dual, rounds, inner
+
+
+def _solve_scaled(Xs, yi, K, method):
+    """Solve for the scaled data; returns ``(W, dual, rounds, inner, route, solver name)``."""
+    n, d = Xs.shape
+    if method == "working_set":
+        W, dual, rounds = _working_set(Xs, yi, K)
+        return W, dual, rounds, 0, method, "CLARABEL"
+    if method == "cvxpy":
+        W, dual = _cvxpy_full(Xs, yi, K)
+        return W, dual, 1, 0, method, "CLARABEL (cvxpy)"
+    if method != "auto":
+        return (*_run_route(method, Xs, yi, K), method, _SOLVER_NAMES[method])
+    first = "ipm" if K * d <= AUTO_IPM_MAX_KD else "dual"
+    second = "dual" if first == "ipm" else "ipm"
+    try:
+        return (*_run_route(first, Xs, yi, K), first, _SOLVER_NAMES[first])
+    except InfeasibleError:
+        raise
+    except SolverError as exc:
+        # the other route, when its dense blocks fit (the IPM's are the K d x K d primal
+        # normal matrix or the m x m dual one; the dual route has none)
+        if second == "ipm" and normal_primal_bytes(K, d) > MEMORY_BUDGET_BYTES:
+            raise
+        try:
+            out = _run_route(second, Xs, yi, K)
+        except SolverError as exc2:
+            raise SolverError(f"{first} route: {exc}; {second} route: {exc2}",
+                              status=exc2.status) from None
+        return (*out, second, _SOLVER_NAMES[second] + f" (after {first}: {exc.status})")
