@@ -83,6 +83,23 @@ def _cvx(K, Kb, n, lam, reduction="mean"):
     return _CVX_CACHE[key]
 
 
+#: results of expensive routes shared by a check and its alternative (same process, same config)
+_ROUTE_CACHE: dict = {}
+
+
+def _cached(key, compute):
+    """``compute()`` once per key (a check's evaluate and its alternative share a trained model)."""
+    if key not in _ROUTE_CACHE:
+        _ROUTE_CACHE[key] = compute()
+    return _ROUTE_CACHE[key]
+
+
+def clear_caches():
+    """Forget memoised solver/training results (called by :func:`lintheory.mutants.run_mutants`)."""
+    _CVX_CACHE.clear()
+    _ROUTE_CACHE.clear()
+
+
 def _template_of(Zh, K, Kb, n):
     """(a, b, c) read off a logit matrix: mean true logit, minus mean seen/unseen competitor logits."""
     y = _labels(Kb, n)
@@ -206,8 +223,17 @@ def _structure(ctx):
         Zc = _cvx(K, Kb, n, lam)
         Zf = optimum(K, Kb, n, lam).logits()
         return float(np.abs(Zc - Zf).max()) / max(1.0, float(np.abs(Zf).max()))
+
+    def alt(cfg):     # no low regime: the c = 0 branch below lambda_crit too
+        K, Kb, n = cfg["K"], cfg["Kb"], cfg["n"]
+        lam = _lam(cfg)
+        o = optimum(K, Kb, n, lam)
+        Zw = _c0_branch_point(K, Kb, n, lam) if (o.regime == "low" and Kb >= 2) else o.logits()
+        Zc = _cvx(K, Kb, n, lam)
+        return float(np.abs(Zc - Zw).max()) / max(1.0, float(np.abs(Zw).max()))
     sizes_f = [s for s in _SIZES_F if s != (100, 2, 1)]
-    return sweep(_configs(ctx, _SIZES_Q, sizes_f, _FR_Q, _FR_F), ev, CVXPY_TOL)
+    return sweep(_configs(ctx, _SIZES_Q, sizes_f, _FR_Q, _FR_F), ev, CVXPY_TOL,
+                 alternative=("the c = 0 (intermediate) branch in every regime", alt))
 
 
 @claim(id="lora_margin.thm3_1.kkt_certificate", paper=SEED, source="Lemma F.1 / Problem three, note §3.5",
@@ -232,7 +258,13 @@ def _kkt(ctx):
         cert = verify_optimality(o.logits(), lam, y=_labels(Kb, n), n_classes=K, reduction=red)
         expect = o.rank if o.theta > 1e-7 else 0      # tiny optima count as zero for the certificate
         return cert["max"] + (0.0 if cert["rank"] == expect else 1.0)
-    return sweep(cfgs, ev, KKT_TOL)
+
+    def alt(cfg):     # the optimum of a lambda 1 % larger, certified at lambda
+        K, Kb, n, red = cfg["K"], cfg["Kb"], cfg["n"], cfg["reduction"]
+        lam = thresholds(K, Kb, n, reduction=red).lambda_zero * 10 ** cfg["u"]
+        o = optimum(K, Kb, n, 1.01 * lam, reduction=red)
+        return verify_optimality(o.logits(), lam, y=_labels(Kb, n), n_classes=K, reduction=red)["max"]
+    return sweep(cfgs, ev, KKT_TOL, alternative=("the closed form of a lambda 1 % larger", alt))
 
 
 @claim(id="lora_margin.thm3_1.reduced_2d", paper=SEED, source="note §2.9 (reduction of (6) to 2-D)",
@@ -252,7 +284,16 @@ def _reduced(ctx):
         if Kb < K:
             err = max(err, abs(r.q - o.q) / max(1.0, o.q))
         return err
-    return sweep(_configs(ctx, _SIZES_Q[:3], _SIZES_F, [0.01, 0.5, 0.95], _FR_F), ev, REDUCED_TOL)
+
+    def alt(cfg):     # low regime with q = p - log(sigma)
+        K, Kb, n = cfg["K"], cfg["Kb"], cfg["n"]
+        lam = _lam(cfg)
+        o, r = optimum(K, Kb, n, lam), reduced_2d(K, Kb, n, lam)
+        if o.regime != "low" or Kb < 2:
+            return 0.0
+        return abs(r.q - (o.p - math.log(math.sqrt(K / (K - Kb))))) / max(1.0, o.q)
+    return sweep(_configs(ctx, _SIZES_Q[:3], _SIZES_F, [0.01, 0.5, 0.95], _FR_F), ev, REDUCED_TOL,
+                 alternative=("low-regime q = p - log(sigma)", alt))
 
 
 @claim(id="lora_margin.thm3_1.trained_lora", paper=SEED, source="Theorem 3.1 (problem (6) itself)",
@@ -271,20 +312,31 @@ def _trained(ctx):
     cfgs = [{"K": K, "Kb": Kb, "n": n, "d": d, "frac": f, "seed": int(rng.integers(2**31))}
             for (K, Kb, n, d) in sizes for f in fr]
 
+    def trained(cfg):
+        def run():
+            P = lora_problem(cfg["K"], cfg["Kb"], cfg["n"], cfg["d"], seed=cfg["seed"])
+            lam = _lam(cfg)
+            # small lam is flat (the product error is about gradient / lam): ask for a gradient that shrinks
+            # with lam; L-BFGS itself stalls near 1e-9 in float64, so aim 10x below what is needed
+            need = TRAIN_GRAD_TOL * min(1.0, 10.0 * cfg["frac"])
+            res = train_lora(P.X_ft, P.y_ft, cfg["K"], lam, W_pre=P.W_pre, r=cfg["Kb"], seed=cfg["seed"],
+                             grad_tol=need / 10, raise_on_fail=False)
+            return P, lam, need, res
+        return _cached(("trained_lora", tuple(sorted(cfg.items()))), run)
+
     def ev(cfg):
-        P = lora_problem(cfg["K"], cfg["Kb"], cfg["n"], cfg["d"], seed=cfg["seed"])
-        lam = _lam(cfg)
-        # small lam is flat (the product error is about gradient / lam): ask for a gradient that shrinks
-        # with lam; L-BFGS itself stalls near 1e-9 in float64, so aim 10x below what is needed
-        need = TRAIN_GRAD_TOL * min(1.0, 10.0 * cfg["frac"])
-        res = train_lora(P.X_ft, P.y_ft, cfg["K"], lam, W_pre=P.W_pre, r=cfg["Kb"], seed=cfg["seed"],
-                         grad_tol=need / 10, raise_on_fail=False)
+        P, lam, need, res = trained(cfg)
         if res.grad_norm > need:
             raise Inconclusive(f"L-BFGS not converged: gradient {res.grad_norm:.1e} > {need:.1e}")
         Z = adapter(P.X_ft, P.y_ft, cfg["K"], lam, W_pre=P.W_pre, X_pre=P.X_pre)
         bal = float(np.abs(res.B.T @ res.B - res.A @ res.A.T).max())
         return max(float(np.abs(res.Z - Z).max()) / max(1.0, float(np.abs(Z).max())), bal * TRAIN_TOL / BALANCE_TOL)
-    return sweep(cfgs, ev, TRAIN_TOL)
+
+    def alt(cfg):     # eq. (16) as printed: the minimiser of CE + (lam/2)||Z||_*
+        P, lam, _, res = trained(cfg)
+        Z = adapter(P.X_ft, P.y_ft, cfg["K"], lam / 2, W_pre=P.W_pre, X_pre=P.X_pre)
+        return float(np.abs(res.Z - Z).max()) / max(1.0, float(np.abs(Z).max()))
+    return sweep(cfgs, ev, TRAIN_TOL, alternative=("the printed eq. (16) optimum (coefficient lam/2)", alt))
 
 
 # ------------------------------------------------------------------ thresholds
@@ -348,7 +400,12 @@ def _zero_corrected(ctx):
         above = float(np.linalg.norm(_cvx(K, Kb, n, lam0 * (1 + 1e-3), red)))
         below = float(np.linalg.norm(_cvx(K, Kb, n, lam0 * (1 - 1e-2), red)))
         return above + (1.0 if below < 1e-4 else 0.0)
-    return sweep(cfgs, ev, NONZERO)
+
+    def alt(cfg):     # the printed 1/(K sqrt n), in the units of the reduction
+        K, Kb, n, red = cfg["K"], cfg["Kb"], cfg["n"], cfg["reduction"]
+        lam0 = printed.zero_threshold(K, Kb, n) * (Kb * n if red == "sum" else 1.0)
+        return float(np.linalg.norm(_cvx(K, Kb, n, lam0 * (1 + 1e-3), red)))
+    return sweep(cfgs, ev, NONZERO, alternative=("the printed threshold 1/(K sqrt n)", alt))
 
 
 def _crit_configs(ctx):
@@ -410,7 +467,15 @@ def _crit_corrected(ctx):
         t_lo = Kb * lo.q - (Kb - 1) * lo.p
         t_hi = Kb * hi.q - (Kb - 1) * hi.p
         return (1.0 if t_lo <= NONZERO else 0.0) + max(0.0, t_hi)
-    return sweep(_crit_configs(ctx), ev, NONZERO)
+
+    def alt(cfg):     # (1 + sigma)^(Kb-1) for (1 + sigma)^Kb
+        K, Kb, n = cfg["K"], cfg["Kb"], cfg["n"]
+        s_ = math.sqrt((K - Kb) / K)
+        lc = 1.0 / (math.sqrt(n) * (Kb - 1 + s_ + (1 - s_) * (1 + 1 / s_) ** (Kb - 1)))
+        lc = min(lc, 0.999 * thresholds(K, Kb, n).lambda_zero)
+        lo, hi = reduced_2d(K, Kb, n, lc * (1 - 1e-3)), reduced_2d(K, Kb, n, lc * (1 + 1e-3))
+        return (1.0 if Kb * lo.q - (Kb - 1) * lo.p <= NONZERO else 0.0) + max(0.0, Kb * hi.q - (Kb - 1) * hi.p)
+    return sweep(_crit_configs(ctx), ev, NONZERO, alternative=("lambda_crit with (1 + sigma)^(Kb-1)", alt))
 
 
 # ------------------------------------------------------------------ intermediate regime
@@ -484,7 +549,14 @@ def _ab_corrected(ctx):
         a0 = th * math.sqrt(Kb - 1) / (Kb * math.sqrt(n))
         b0 = th / (Kb * math.sqrt(n * (Kb - 1)))
         return max(abs(a - a0), abs(b - b0), abs(c)) / max(1.0, a0)
-    return sweep(_mid_configs(ctx), ev, CVXPY_TOL)
+
+    def alt(cfg):     # the printed a, b (bars restored): b/a = 1/Kb
+        K, Kb, n, lam = cfg["K"], cfg["Kb"], cfg["n"], cfg["lam"]
+        Zc = _cvx(K, Kb, n, lam)
+        a, b, c = _template_of(Zc, K, Kb, n)
+        a0, b0 = printed.intermediate_ab(K, Kb, n, float(np.linalg.norm(Zc)))
+        return max(abs(a - a0), abs(b - b0), abs(c)) / max(1.0, a0)
+    return sweep(_mid_configs(ctx), ev, CVXPY_TOL, alternative=("the printed a, b with b/a = 1/Kb", alt))
 
 
 @claim(id="lora_margin.thm3_1.eq8_alignment", paper=SEED, source="Theorem 3.1(ii), eq. (8) (L261); E.1 eq. (22)",
@@ -569,7 +641,14 @@ def _limit_corrected(ctx):
             errs.append(float(np.abs(Zh / np.linalg.norm(Zh) - D).max()))
         e_lim = max(0.0, errs[1] - LIMIT_TOL)
         return max(e_svm / MARGIN_TOL, e_lim) * MARGIN_TOL if errs[1] <= errs[0] + 1e-15 else 1.0
-    return sweep(_limit_configs(ctx), ev, MARGIN_TOL)
+
+    def alt(cfg):     # the zero-padded Kb-class SVM direction (what (8) gives) as the limit
+        K, Kb, n = cfg["K"], cfg["Kb"], cfg["n"]
+        D = np.zeros((K, Kb))
+        D[:Kb] = simplex_etf(Kb) / math.sqrt(n * Kb)
+        return float(np.abs(_svm_direction(K, Kb, n) - np.repeat(D, n, axis=1)).max())
+    return sweep(_limit_configs(ctx), ev, MARGIN_TOL,
+                 alternative=("the zero-padded Kb-class SVM direction", alt))
 
 
 # ------------------------------------------------------------------ ρ_crit and (28)
@@ -626,7 +705,11 @@ def _rho_corrected(ctx):
     def ev(cfg):
         rho, jump = _rho_at_crit(cfg["K"], cfg["Kb"], cfg["n"])
         return max(abs(rho - thresholds(cfg["K"], cfg["Kb"], cfg["n"]).rho_crit), jump) / rho
-    return sweep(_rho_configs(ctx), ev, MARGIN_TOL)
+
+    def alt(cfg):
+        rho, _ = _rho_at_crit(cfg["K"], cfg["Kb"], cfg["n"])
+        return abs(rho - printed.rho_crit(cfg["K"], cfg["Kb"], cfg["n"])) / rho
+    return sweep(_rho_configs(ctx), ev, MARGIN_TOL, alternative=("the printed rho_crit of Lemma E.4", alt))
 
 
 def _eq28_corrected(rho, K, Kb, n, lam):
@@ -693,7 +776,15 @@ def _eq28c(ctx):
         rho = float(np.linalg.svd(_cvx(K, Kb, n, lam), compute_uv=False).sum())
         root = brentq(_eq28_corrected, 1e-9, 1e4, args=(K, Kb, n, lam), xtol=1e-13)
         return abs(root - rho) / rho
-    return sweep(_eq28_configs(ctx), ev, MARGIN_TOL)
+
+    def alt(cfg):
+        K, Kb, n, lam = cfg["K"], cfg["Kb"], cfg["n"], cfg["lam"]
+        rho = float(np.linalg.svd(_cvx(K, Kb, n, lam), compute_uv=False).sum())
+        try:
+            return abs(printed.eq28_root(K, Kb, n, lam) - rho) / rho
+        except SolverError:
+            return 1.0
+    return sweep(_eq28_configs(ctx), ev, MARGIN_TOL, alternative=("the printed second line of (28)", alt))
 
 
 # ------------------------------------------------------------------ uniqueness, monotonicity, rank
@@ -705,6 +796,25 @@ def _eq28c(ctx):
               "error = largest increase of Theta between neighbours plus Theta beyond lam0",
        expected="holds")
 def _mono(ctx):
+    def thetas(K, Kb, n, fr):
+        lam0 = thresholds(K, Kb, n).lambda_zero
+        th = []
+        for f in fr:
+            r = reduced_2d(K, Kb, n, lam0 * f)
+            V = np.zeros((K, Kb))
+            a = ((Kb - 1) * r.p + (K - Kb) * r.q) / K
+            V[:Kb] = (r.p if Kb > 1 else a) * np.eye(Kb) - (r.p - a if Kb > 1 else 0.0)
+            V[Kb:] = -(r.q - a)
+            th.append(math.sqrt(n) * np.linalg.norm(V))
+        return np.array(th)
+
+    def alt(cfg):     # Theta constant on the intermediate regime (like gamma_ft there)
+        K, Kb, n = cfg["K"], cfg["Kb"], cfg["n"]
+        t = thresholds(K, Kb, n)
+        lo = max(t.lambda_crit, 1e-4 * t.lambda_zero) / t.lambda_zero
+        th = thetas(K, Kb, n, np.geomspace(lo * 1.01, 0.99, 4))
+        return float(th.max() - th.min())
+
     def ev(cfg):
         K, Kb, n = cfg["K"], cfg["Kb"], cfg["n"]
         lam0 = thresholds(K, Kb, n).lambda_zero
@@ -721,7 +831,7 @@ def _mono(ctx):
         inc = float(np.max(np.diff(th))) if th.size > 1 else 0.0
         return max(0.0, inc) + abs(beyond.p) + abs(beyond.q)
     cfgs = [{"K": K, "Kb": Kb, "n": n, "seed": 0} for K, Kb, n in ctx.pick([(6, 3, 2)], [(6, 3, 2), (4, 4, 1), (9, 2, 2)])]
-    return sweep(cfgs, ev, REDUCED_TOL)
+    return sweep(cfgs, ev, REDUCED_TOL, alternative=("Theta constant on the intermediate regime", alt))
 
 
 @claim(id="lora_margin.thm3_1.rank", paper=SEED, source="Theorem 3.1, Assumption 2.2 (sharpened)",
@@ -735,7 +845,15 @@ def _rank(ctx):
         S = np.linalg.svd(_cvx(K, Kb, n, lam), compute_uv=False)
         r = int(np.sum(S > 1e-6 * max(S[0], 1e-300))) if S[0] > 1e-6 else 0
         return float(r != optimum(K, Kb, n, lam).rank)
-    return sweep(_configs(ctx, _SIZES_Q, _SIZES_F[:8], [0.02, 0.7, 1.05], _FR_F), ev, 0.0)
+
+    def alt(cfg):     # rank Kb in every nonzero regime
+        K, Kb, n = cfg["K"], cfg["Kb"], cfg["n"]
+        lam = _lam(cfg)
+        S = np.linalg.svd(_cvx(K, Kb, n, lam), compute_uv=False)
+        r = int(np.sum(S > 1e-6 * max(S[0], 1e-300))) if S[0] > 1e-6 else 0
+        return float(r != (Kb if optimum(K, Kb, n, lam).regime != "high" else 0))
+    return sweep(_configs(ctx, _SIZES_Q, _SIZES_F[:8], [0.02, 0.7, 1.05], _FR_F), ev, 0.0,
+                 alternative=("rank Kb in every nonzero regime", alt))
 
 
 @claim(id="lora_margin.assumption2_2.rank_sharp", paper=SEED, source="Assumption 2.2 (r >= Kb), note §3.4(d)",
@@ -751,26 +869,34 @@ def _rank_sharp(ctx):
     from .solvers import objective
     from .train import train_lora
 
+    def gap_of(cfg):
+        def run():
+            K, Kb, n = cfg["K"], cfg["Kb"], cfg["n"]
+            lam = _lam(cfg)
+            X, y = np.eye(Kb * n + 2)[:Kb * n], _labels(Kb, n)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = train_lora(X, y, K, lam, r=Kb - 1, seed=cfg["seed"], raise_on_fail=False, check_rank=False,
+                                 max_iter=ctx.pick(50, 1000))
+            o = optimum(K, Kb, n, lam)
+            f_opt = objective(o.logits(), lam, y=y, n_classes=K)
+            f_r = objective(res.Z @ X.T, lam, y=y, n_classes=K)
+            return o.regime, f_r - f_opt
+        return _cached(("rank_sharp", ctx.profile, tuple(sorted(cfg.items()))), run)
+
     def ev(cfg):
-        K, Kb, n = cfg["K"], cfg["Kb"], cfg["n"]
-        lam = _lam(cfg)
-        X, y = np.eye(Kb * n + 2)[:Kb * n], _labels(Kb, n)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = train_lora(X, y, K, lam, r=Kb - 1, seed=cfg["seed"], raise_on_fail=False, check_rank=False,
-                             max_iter=ctx.pick(50, 1000))
-        o = optimum(K, Kb, n, lam)
-        f_opt = objective(o.logits(), lam, y=y, n_classes=K)
-        f_r = objective(res.Z @ X.T, lam, y=y, n_classes=K)
-        gap = f_r - f_opt
-        if o.regime == "low":
+        regime, gap = gap_of(cfg)
+        if regime == "low":
             return 0.0 if gap > NONZERO else 1.0
         return abs(gap)
+
+    def alt(cfg):     # r = Kb - 1 suffices in every regime: the gap should be 0 everywhere
+        return abs(gap_of(cfg)[1])
     rng = ctx.rng(5)
     sizes = ctx.pick([(4, 2, 1)], [(4, 2, 1), (6, 3, 2), (8, 4, 1)])
     cfgs = [{"K": K, "Kb": Kb, "n": n, "frac": f, "seed": int(rng.integers(2**31))}
             for K, Kb, n in sizes for f in ctx.pick([0.1, 0.7], [0.05, 0.1, 0.3, 0.5, 0.7, 0.9])]
-    return sweep(cfgs, ev, 1e-7)
+    return sweep(cfgs, ev, 1e-7, alternative=("r = Kb - 1 suffices in every regime", alt))
 
 
 @claim(id="lora_margin.eq16.nuclear_coefficient.printed", paper=SEED, source="eq. (16) (L363)",
@@ -1020,9 +1146,17 @@ def _g1c(ctx):
             err = max(err, *(max(0.0, gs[i] - gs[i + 1] + 1e-4) for i in range(2)))
             err = max(err, max(0.0, gp - gs[0]), max(0.0, gs[-1] - gk))
         return err
+
+    def alt(cfg):     # gamma_ft constant (= gamma_pad) in the low regime too
+        K, Kb, n = cfg["K"], cfg["Kb"], cfg["n"]
+        if Kb == K:
+            return 0.0
+        t = thresholds(K, Kb, n)
+        gp = printed.thm3_2_ft_margin(K, Kb, n, "padded")
+        return max(abs(_gamma_ft_cvx(K, Kb, n, f * t.lambda_crit) - gp) / gp for f in (0.9, 0.3, 0.05))
     cfgs = [{"K": K, "Kb": Kb, "n": n, "seed": 0} for K, Kb, n in ctx.pick([(6, 3, 2), (4, 4, 1)],
                                                                              [(6, 3, 2), (4, 4, 1), (10, 5, 1), (8, 2, 2)])]
-    return sweep(cfgs, ev, MARGIN_TOL)
+    return sweep(cfgs, ev, MARGIN_TOL, alternative=("gamma_ft constant (= gamma_pad) in the low regime", alt))
 
 
 def _union_max_cvx(K, Kb, n, C_pre, rho_pre, lam_hint):
@@ -1259,8 +1393,8 @@ def _merge_configs(ctx):
               "random alpha >= 0: brute-force margins of the merged matrix vs the formula; absolute error",
        expected="holds")
 def _merge_margins(ctx):
-    def ev(cfg):
-        P, Zs = _trained_merge(cfg, train=True)
+    def formula_error(cfg, formula):
+        P, Zs = _cached(("merge", repr(cfg)), lambda: _trained_merge(cfg, train=True))
         C = [multiclass_margin(Z, t.X, t.y) for Z, t in zip(Zs, P.tasks)]
         th = [float(np.linalg.norm(Z)) for Z in Zs]
         rng = np.random.default_rng(cfg["seed"])
@@ -1268,11 +1402,20 @@ def _merge_margins(ctx):
         for _ in range(ctx.pick(5, 40)):
             a = rng.exponential(2.0, len(Zs))
             pre, tasks, un = _measured(P, Zs, a)
-            f = merged_margins(a, C_pre=P.C_pre, rho_pre=P.rho_pre, task_margins=C, task_thetas=th)
+            f = formula(a, C_pre=P.C_pre, rho_pre=P.rho_pre, task_margins=C, task_thetas=th)
             err = max(err, abs(pre - f["pre"]), float(np.max(np.abs(np.array(tasks) - f["tasks"]))),
                       abs(un - f["union"]))
         return err
-    return sweep(_merge_configs(ctx)[:ctx.pick(1, 4)], ev, MARGIN_TOL)
+
+    def printed_index(a, *, C_pre, rho_pre, task_margins, task_thetas):
+        # the printed Theorem 3.3: Theta_{lambda,i} (not Theta_{lambda,j}) inside the sum over j
+        a, th, C = np.asarray(a, float), np.asarray(task_thetas, float), np.asarray(task_margins, float)
+        pre = C_pre / math.sqrt(rho_pre ** 2 + float(np.sum((a * th) ** 2)))
+        tasks = a * C / np.sqrt(rho_pre ** 2 + np.sum(a ** 2) * th ** 2)
+        return {"pre": pre, "tasks": tasks, "union": min(pre, float(tasks.min()))}
+    return sweep(_merge_configs(ctx)[:ctx.pick(1, 4)], lambda cfg: formula_error(cfg, merged_margins), MARGIN_TOL,
+                 alternative=("the printed index Theta_{lambda,i} inside the sum over j",
+                              lambda cfg: formula_error(cfg, printed_index)))
 
 
 @claim(id="lora_margin.thm3_3.alpha_star", paper=SEED, source="Theorem 3.3 (optimum), proof H",
@@ -1312,7 +1455,17 @@ def _zero_init(ctx):
     import torch
     import torch.nn.functional as F
 
+    def grads(cfg):
+        return _cached(("zero_init", tuple(sorted(cfg.items()))), lambda: _grads(cfg))
+
     def ev(cfg):
+        out = grads(cfg)
+        return out[0] + (1.0 if out[1] < 1e-8 else 0.0)
+
+    def alt(cfg):     # the standard init B = 0, A random is stationary too (training could not leave it)
+        return grads(cfg)[1]
+
+    def _grads(cfg):
         K, Kb, n = cfg["K"], cfg["Kb"], cfg["n"]
         lam = _lam(cfg)
         P = lora_problem(K, Kb, n, seed=cfg["seed"])
@@ -1327,11 +1480,11 @@ def _zero_init(ctx):
             loss = F.cross_entropy(X @ (Wp + B @ A).T, y) + 0.5 * lam * ((B * B).sum() + (A * A).sum())
             loss.backward()
             out.append(max(float(B.grad.abs().max()), float(A.grad.abs().max())))
-        return out[0] + (1.0 if out[1] < 1e-8 else 0.0)
+        return out
     rng = ctx.rng(10)
     cfgs = [{"K": K, "Kb": Kb, "n": n, "frac": f, "seed": int(rng.integers(2**31))}
             for K, Kb, n in [(6, 3, 2), (4, 4, 1), (5, 1, 2)] for f in (0.1, 0.9)]
-    return sweep(cfgs, ev, 0.0)
+    return sweep(cfgs, ev, 0.0, alternative=("the standard init (B = 0, A random) is stationary too", alt))
 
 
 @claim(id="lora_margin.train.adamw_not_problem6", paper=SEED, source="Appendix I (Adam, lam = 5e-7); note §3.5(c)",
@@ -1344,7 +1497,7 @@ def _zero_init(ctx):
 def _adamw(ctx):
     from .train import train_lora
 
-    def ev(cfg):
+    def errors(cfg):
         K, Kb, n = 4, 2, 1
         lam = _lam(dict(cfg, K=K, Kb=Kb, n=n))
         X, y = np.eye(4)[:2], _labels(Kb, n)
@@ -1355,9 +1508,16 @@ def _adamw(ctx):
                          allow_decoupled=True, raise_on_fail=False)
         e_sgd = float(np.abs(sgd.Z - Z).max() / np.abs(Z).max())
         e_adw = float(np.linalg.norm(adw.Z - Z) / np.linalg.norm(Z))
+        return e_sgd, e_adw
+
+    def ev(cfg):
+        e_sgd, e_adw = _cached(("adamw", ctx.profile, tuple(sorted(cfg.items()))), lambda: errors(cfg))
         return (1.0 if e_sgd > 1e-4 else 0.0) + (1.0 if e_adw < 0.1 else 0.0)
+
+    def alt(cfg):     # AdamW with weight_decay = lam solves (6): its relative error
+        return _cached(("adamw", ctx.profile, tuple(sorted(cfg.items()))), lambda: errors(cfg))[1]
     cfgs = [{"frac": f, "seed": 11 + i} for i, f in enumerate(ctx.pick([0.5], [0.3, 0.5, 0.8]))]
-    return sweep(cfgs, ev, 0.0)
+    return sweep(cfgs, ev, 0.0, alternative=("AdamW (decoupled, weight_decay = lam) solves (6)", alt))
 
 
 # ------------------------------------------------------------------ contrast: full fine-tuning (15)
@@ -1372,7 +1532,7 @@ def _adamw(ctx):
 def _full_ft(ctx):
     import cvxpy as cp
 
-    def ev(cfg):
+    def solve(cfg):
         K, Kb, n = cfg["K"], cfg["Kb"], cfg["n"]
         lam = _lam(cfg)
         y = _labels(Kb, n)
@@ -1385,11 +1545,20 @@ def _full_ft(ctx):
         prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
         if prob.status != cp.OPTIMAL:
             raise Inconclusive(f"cvxpy status {prob.status}")
-        a, b, c = _template_of(np.asarray(Zh.value), K, Kb, n)
+        return np.asarray(Zh.value)
+
+    def ev(cfg):
+        Z = _cached(("full_ft", tuple(sorted(cfg.items()))), lambda: solve(cfg))
+        a, b, c = _template_of(Z, cfg["K"], cfg["Kb"], cfg["n"])
         return abs(b - c) / max(abs(a), 1e-12) + (1.0 if abs(a) < 1e-9 else 0.0)
+
+    def alt(cfg):     # full fine-tuning has LoRA's optimum (same template, zero above lam0)
+        Z = _cached(("full_ft", tuple(sorted(cfg.items()))), lambda: solve(cfg))
+        Zl = optimum(cfg["K"], cfg["Kb"], cfg["n"], _lam(cfg)).logits()
+        return float(np.abs(Z - Zl).max()) / max(1.0, float(np.abs(Z).max()))
     cfgs = [{"K": K, "Kb": Kb, "n": n, "frac": f, "seed": 0}
             for K, Kb, n in ctx.pick([(6, 3, 2)], [(6, 3, 2), (8, 2, 1), (5, 4, 3)]) for f in (0.05, 0.5, 5.0)]
-    return sweep(cfgs, ev, CVXPY_TOL)
+    return sweep(cfgs, ev, CVXPY_TOL, alternative=("full fine-tuning has LoRA's optimum", alt))
 
 
 @claim(id="lora_margin.train.paper_sgd_protocol", paper=SEED, source="Section 4.1 / Appendix I (SGD, lr 0.5, 3000 steps)",
@@ -1404,7 +1573,7 @@ def _full_ft(ctx):
 def _paper_sgd(ctx):
     from .train import train_lora
 
-    def ev(cfg):
+    def measure(cfg):
         K, Kb, n = 4, 2, 1
         X, y = np.eye(4)[:2], _labels(Kb, n)
         errs = []
@@ -1413,8 +1582,16 @@ def _paper_sgd(ctx):
             Z = adapter(X, y, K, lam)
             r = train_lora(X, y, K, lam, optimizer="sgd", lr=0.5, steps=3000, seed=cfg["seed"], raise_on_fail=False)
             errs.append(float(np.linalg.norm(r.Z - Z) / np.linalg.norm(Z)))
+        return errs
+
+    def ev(cfg):
+        errs = _cached(("paper_sgd", cfg["seed"]), lambda: measure(cfg))
         return (1.0 if errs[0] > 1e-4 else 0.0) + (1.0 if errs[1] < 0.1 else 0.0)
-    return sweep([{"seed": s} for s in range(ctx.pick(1, 3))], ev, 0.0)
+
+    def alt(cfg):     # 3000 steps reach the optimum at every lam of the sweep: the small-lam error
+        return _cached(("paper_sgd", cfg["seed"]), lambda: measure(cfg))[1]
+    return sweep([{"seed": s} for s in range(ctx.pick(1, 3))], ev, 0.0,
+                 alternative=("3000 SGD steps reach the optimum at every lam", alt))
 
 
 @claim(id="lora_margin.robustness.near_orthogonal", paper=SEED, source="Assumption 2.3(a) vs Appendix I (intra-class Pearson 0.25)",
@@ -1431,7 +1608,7 @@ def _robust(ctx):
     from .data import near_orthogonal_features
     from .solvers import solve_full_space
 
-    def ev(cfg):
+    def measure(cfg):
         K, Kb, n = cfg["K"], cfg["Kb"], cfg["n"]
         lam = _lam(cfg)
         L0 = optimum(K, Kb, n, lam).logits().T
@@ -1443,6 +1620,11 @@ def _robust(ctx):
                 raise Inconclusive(f"cvxpy KKT {r.kkt}")
             dev = float(np.abs(X @ r.Z.T - L0).max() / np.abs(L0).max())
             devs.append((tau, dev))
+        return devs
+
+    def ev(cfg):
+        devs = _cached(("robust", ctx.profile, tuple(sorted(cfg.items()))), lambda: measure(cfg))
+        K, Kb, n = cfg["K"], cfg["Kb"], cfg["n"]
         err = devs[0][1]
         for (t1, d1), (t2, d2) in zip(devs, devs[1:]):
             err = max(err, max(0.0, d1 - d2))
@@ -1450,6 +1632,10 @@ def _robust(ctx):
     rng = ctx.rng(12)
     cfgs = [{"K": K, "Kb": Kb, "n": n, "frac": f, "seed": int(rng.integers(2**31))}
             for K, Kb, n in ctx.pick([(5, 2, 3)], [(5, 2, 3), (6, 3, 2), (4, 4, 2)]) for f in ctx.pick([0.3], [0.02, 0.3, 0.8])]
-    ev_ = sweep(cfgs, ev, CVXPY_TOL)
+
+    def alt(cfg):     # the closed form stays exact for tau > 0
+        devs = _cached(("robust", ctx.profile, tuple(sorted(cfg.items()))), lambda: measure(cfg))
+        return max(d for t, d in devs if t > 0)
+    ev_ = sweep(cfgs, ev, CVXPY_TOL, alternative=("the closed form stays exact for tau > 0", alt))
     ev_.details["deviation_by_tau"] = ev_.instance_data
     return ev_
