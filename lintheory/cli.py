@@ -107,6 +107,10 @@ def _parser() -> argparse.ArgumentParser:
     pv.add_argument("--jobs", type=int, default=1,
                     help="local worker processes, one BLAS/torch thread each (default: 1)")
     pv.add_argument("--out", default="lintheory-report", help="output folder (default: %(default)s)")
+    pv.add_argument("--figures", metavar="DIR",
+                    help="embed the figures' PNGs from DIR in report.html, making there first the "
+                         "missing figures of every paper verified whole (default: use OUT/figures "
+                         "if it exists, make none)")
     pv.add_argument("--executor", choices=EXECUTORS, default="local",
                     help="local (this machine, see --jobs) or dask (an existing cluster, "
                          "see --scheduler)")
@@ -312,12 +316,13 @@ def cmd_verify(args) -> int:
                 pass
     records += list(done.values())
     report = build_report(records, **run)
-    jpath, mpath = write_report(args.out, report)
+    jpath, mpath, hpath = write_report(args.out, report, figures_dir=args.figures,
+                                       generate_figures=args.figures is not None)
     _print_table(report["claims"])
     regs = regressions(report)
     resumed = f" ({len(done)} resumed from {store.dir})" if done else ""
     sys.stdout.write(f"\n{len(report['claims'])} claims{resumed}, {len(regs)} differ from expected; "
-                     f"wrote {jpath} and {mpath}\n")
+                     f"wrote {jpath}, {mpath} and {hpath}\n")
     return EXIT_REGRESSION if regs else EXIT_OK
 
 
