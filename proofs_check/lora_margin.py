@@ -45,6 +45,25 @@ def claim(**kw):
 PROBE_TOL = 1e-9
 
 
+def _with_alternative(ev: Evidence, name: str, alt_residual) -> Evidence:
+    """Record the discrimination of a symbolic step: the nearest wrong step must leave a nonzero remainder."""
+    items = alt_residual if isinstance(alt_residual, (list, tuple)) else [alt_residual]
+    nonzero = any(sp.simplify(x) != 0 for x in items)
+    ev.discrimination = {"alternative": name, "gap": 1.0 if nonzero else 0.0, "tolerance": 0.0, "rejected": nonzero}
+    if not nonzero and ev.counterexample is None:
+        ev.inconclusive = f"the check cannot reject the alternative {name!r}"
+    return ev
+
+
+def _numeric_alternative(ev: Evidence, name: str, gap: float) -> Evidence:
+    """Record the discrimination of a numeric probe: the wrong formula's largest error must exceed the tolerance."""
+    ev.discrimination = {"alternative": name, "gap": float(gap), "tolerance": ev.tolerance,
+                         "rejected": bool(gap > ev.tolerance)}
+    if not gap > ev.tolerance and ev.counterexample is None:
+        ev.inconclusive = f"the check cannot reject the alternative {name!r} (gap {gap!r})"
+    return ev
+
+
 @claim(id="proofs.lora_margin.lemmaC2.am_gm", paper=SEED, source="Lemma C.2 (L858)",
        statement=r"$\frac12(\|B\|_F^2+\|A\|_F^2)\ge\|BA\|_*$, with equality at $B=U\Sigma^{1/2}$, $A=\Sigma^{1/2}V^\top$: "
                  r"per singular direction $\frac{b^2+a^2}2-ab=\frac{(b-a)^2}2$",
@@ -69,8 +88,10 @@ def _c2(ctx):
             A2 = np.linalg.lstsq(Bq, Z, rcond=None)[0]
             if np.abs(Bq @ A2 - Z).max() < 1e-9:
                 worst = max(worst, max(0.0, nuc - 0.5 * (np.sum(Bq ** 2) + np.sum(A2 ** 2))) / nuc)
-    return Evidence(instances=sym.instances + 20, max_error=max(sym.max_error, worst), tolerance=PROBE_TOL,
-                    counterexample=sym.counterexample, details={"numeric_worst": worst})
+    ev = Evidence(instances=sym.instances + 20, max_error=max(sym.max_error, worst), tolerance=PROBE_TOL,
+                  counterexample=sym.counterexample, details={"numeric_worst": worst})
+    return _with_alternative(ev, "(b^2 + a^2)/2 - ab = (b - a)^2 (the 1/2 dropped)",
+                             (b ** 2 + a ** 2) / 2 - a * b - (b - a) ** 2)
 
 
 @claim(id="proofs.lora_margin.reduction.template_nuclear_norm", paper=SEED, source="note §2.9 (reduction of (6))",
@@ -82,7 +103,7 @@ def _vnuc(ctx):
     from lintheory.lora_margin import template
 
     rng = ctx.rng(1)
-    worst = 0.0
+    worst, alt = 0.0, 0.0
     for _ in range(300):
         K = int(rng.integers(2, 12))
         Kb = int(rng.integers(1, K + 1))
@@ -90,8 +111,11 @@ def _vnuc(ctx):
         V = template(K, Kb, a, p - a, q - a)
         num = np.linalg.svd(V, compute_uv=False).sum()
         form = (Kb - 1) * abs(p) + np.sqrt((Kb * a - (Kb - 1) * p) ** 2 + Kb * (K - Kb) * (q - a) ** 2)
+        wrong = (Kb - 1) * abs(p) + np.sqrt((Kb * a - (Kb - 1) * p) ** 2 + (K - Kb) * (q - a) ** 2)
         worst = max(worst, abs(num - form) / max(1.0, num))
-    return Evidence(instances=300, max_error=worst, tolerance=PROBE_TOL)
+        alt = max(alt, abs(num - wrong) / max(1.0, num))
+    return _numeric_alternative(Evidence(instances=300, max_error=worst, tolerance=PROBE_TOL),
+                                "unseen block weighted (K - Kb) instead of Kb (K - Kb)", alt)
 
 
 @claim(id="proofs.lora_margin.reduction.shift_minimisation", paper=SEED, source="note §2.9",
@@ -104,8 +128,10 @@ def _shift(ctx):
     K, Kb = sp.symbols("K Kbar", positive=True)
     f = (Kb * a - (Kb - 1) * p) ** 2 + Kb * (K - Kb) * (q - a) ** 2
     astar = ((Kb - 1) * p + (K - Kb) * q) / K
-    return symbolic_evidence([sp.diff(f, a).subs(a, astar),
-                              f.subs(a, astar) - (K - Kb) / K * (Kb * q - (Kb - 1) * p) ** 2])
+    ev = symbolic_evidence([sp.diff(f, a).subs(a, astar),
+                            f.subs(a, astar) - (K - Kb) / K * (Kb * q - (Kb - 1) * p) ** 2])
+    return _with_alternative(ev, "minimum Kb/K (Kb q - (Kb-1) p)^2 (s^2 read as Kb/K)",
+                             f.subs(a, astar) - Kb / K * (Kb * q - (Kb - 1) * p) ** 2)
 
 
 def _smooth_parts(K, Kb, g, s, p, t):
@@ -134,7 +160,14 @@ def _kkt_low(ctx):
         for var in ((p, t) if Kb > 1 else (t,)):
             r = sp.diff(f, var).subs({p: pc, t: tc})
             res.append(sp.simplify(sp.expand_log(sp.exp(0) * r, force=True)))
-    return symbolic_evidence(res)
+    K, Kb = 6, 3
+    s = sp.sqrt(sp.Rational(K - Kb, K))
+    f, _ = _smooth_parts(K, Kb, g, s, p, t)
+    pc = sp.log((1 - g * (Kb - 1 + s)) / (g * (1 - s)))
+    tw = Kb * (pc - sp.log(1 / s)) - (Kb - 1) * pc           # q = p - log(sigma)
+    wrong = sp.diff(f, t).subs({p: pc, t: tw}).subs(g, sp.Rational(1, 20))
+    return _with_alternative(symbolic_evidence(res), "q = p - log(sigma) (the 1 + dropped), K=6, Kb=3, g=1/20",
+                             sp.nsimplify(sp.N(wrong, 30), rational=True))
 
 
 @claim(id="proofs.lora_margin.kkt.intermediate_and_crit", paper=SEED, source="Theorem 3.1(ii) corrected; eq. (28)",
@@ -164,7 +197,14 @@ def _kkt_mid(ctx):
         res.append(sp.nsimplify(sp.simplify(rhs.subs(p, pcrit) - gcrit)))
         res.append(sp.simplify(-dt_ce.subs(p, pcrit) - gcrit * s))
         res.append(sp.simplify(rhs.subs(p, 0) - sp.Rational(1, Kb)))
-    return symbolic_evidence(res)
+    K, Kb = 6, 3
+    s = sp.sqrt(sp.Rational(K - Kb, K))
+    sig = 1 / s
+    D = 1 + (Kb - 1) * sp.exp(-p) + (K - Kb) * sp.exp(-(Kb - 1) * p / Kb)
+    rhs = (sp.exp(-p) + sp.Rational(K - Kb, Kb) * sp.exp(-(Kb - 1) * p / Kb)) / D
+    wrong = rhs.subs(p, Kb * sp.log(1 + sig)) - 1 / (Kb - 1 + s + (1 - s) * (1 + sig) ** (Kb - 1))
+    return _with_alternative(symbolic_evidence(res), "g_crit with (1 + sigma)^(Kb-1), K=6, Kb=3",
+                             sp.nsimplify(sp.N(wrong, 30), rational=True))
 
 
 @claim(id="proofs.lora_margin.kkt.zero_threshold", paper=SEED, source="Theorem 3.1(i) corrected",
@@ -176,7 +216,7 @@ def _zero(ctx):
     from lintheory.lora_margin import thresholds
     from lintheory.lora_margin.solvers import mean_ce_grad
 
-    worst, cnt = 0.0, 0
+    worst, cnt, alt = 0.0, 0, 0.0
     for K in range(2, 13):
         for Kb in range(1, K + 1):
             for n in (1, 2, 6):
@@ -184,8 +224,11 @@ def _zero(ctx):
                 G = mean_ce_grad(np.zeros((K, Kb * n)), y=y, n_classes=K)
                 lam0 = thresholds(K, Kb, n).lambda_zero
                 worst = max(worst, abs(np.linalg.norm(G, 2) - lam0) / lam0)
+                if Kb >= 2:
+                    alt = max(alt, abs(np.linalg.norm(G, 2) - 1 / (K * np.sqrt(n))) / lam0)
                 cnt += 1
-    return Evidence(instances=cnt, max_error=worst, tolerance=PROBE_TOL)
+    return _numeric_alternative(Evidence(instances=cnt, max_error=worst, tolerance=PROBE_TOL),
+                                "the printed 1/(K sqrt n)", alt)
 
 
 @claim(id="proofs.lora_margin.thm3_2.pythagoras", paper=SEED, source="Theorem 3.2 proof (eq. (12))",
@@ -208,8 +251,10 @@ def _pyth(ctx):
         Z = adapter(P.X_ft, P.y_ft, 6, 0.05)
         worst = max(worst, abs(np.linalg.norm(P.W_pre + Z) ** 2 - 4.0 - np.linalg.norm(Z) ** 2),
                     float(np.abs(Z @ P.X_pre.T).max()))
-    return Evidence(instances=4, max_error=max(sym.max_error, worst), tolerance=PROBE_TOL,
-                    counterexample=sym.counterexample, details={"numeric_worst": worst})
+    ev = Evidence(instances=4, max_error=max(sym.max_error, worst), tolerance=PROBE_TOL,
+                  counterexample=sym.counterexample, details={"numeric_worst": worst})
+    return _with_alternative(ev, "the invariant without squares",
+                             (Cp / den) / (Cp / rho) + (Cf / den) / (Cf / th) - 1)
 
 
 @claim(id="proofs.lora_margin.thm3_3.optimum", paper=SEED, source="Theorem 3.3, proof H",
@@ -232,7 +277,12 @@ def _merge(ctx):
         res.append(sp.simplify((Cp / den) ** 2 - target ** 2))
         res += [sp.simplify(a * c / den - Cp / den) for a, c in zip(alpha, C)]
         res += [sp.simplify(rho * gpre / (g * t) - a) for g, t, a in zip(gam, th, alpha)]
-    return symbolic_evidence(res)
+    C1, C2 = sp.symbols("C1:3", positive=True)[:2]
+    t1, t2 = sp.symbols("Theta1:3", positive=True)[:2]
+    aw = [(Cp / rho) / (c / t) for c, t in ((C1, t1), (C2, t2))]          # gamma_pre / gamma_i
+    denw = sp.sqrt(rho ** 2 + sum((a * t) ** 2 for a, t in zip(aw, (t1, t2))))
+    return _with_alternative(symbolic_evidence(res), "alpha_i = gamma_pre/gamma_i (norm ratio dropped), T = 2",
+                             aw[0] * C1 / denw - Cp / denw)
 
 
 @claim(id="proofs.lora_margin.thm3_2.lambda_star_full_classes", paper=SEED, source="Theorem 3.2 corrected (Kb = K)",
@@ -248,4 +298,6 @@ def _lamstar(ctx):
     D = 1 + (Kb - 1) * sp.exp(-p)
     rhs = sp.exp(-p) / D                  # the intermediate equation with K - Kb = 0
     r2 = sp.simplify(rhs.subs(p, sp.log(1 / lam - K + 1)) - lam)
-    return symbolic_evidence([r1, r2])
+    wrong = 1 / (sp.sqrt(n) * (K + sp.exp(C)))
+    return _with_alternative(symbolic_evidence([r1, r2]), "lambda* = 1/(sqrt(n)(K + e^C)) (off by one)",
+                             sp.log(1 / (wrong * sp.sqrt(n)) - K + 1) - C)
