@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..claims import Evidence, Inconclusive, by_reading, claim, sweep
+from ..claims import Evidence, Inconclusive, OutsideHypotheses, by_reading, claim, sweep
 from ..errors import AssumptionError, NotConvergedError
 from . import closed_form as cf
 from . import printed as pr
@@ -366,10 +366,19 @@ def _lora_half_cfgs(ctx, corrected):
             inst = build(cfg)
             c = pr.thm4_2_conditions(inst.layers, inst.ell, inst.channels, inst.r, inst.B_in, inst.sigma_in)
             if c["s_le_rank"] and c["r_le_rank"]:
-                cfg.update(d_l=d_l, d_in=d_in, s=s, rank_sigma_f=c["rank_sigma_f"])
+                cfg.update(d_l=d_l, d_in=d_in, s=s, r=inst.r, rank_sigma_f=c["rank_sigma_f"])
                 out.append(cfg)
         cfgs = out
     return cfgs
+
+
+def _assumption_4_1(inst):
+    """Assumption 4.1 needs some eps > 0 with ||P''_S (B_o - B_i) Sigma^{1/2}||^2 <= eps^2 E_out(pre): any eps works
+    when E_out(pre) > 0; when E_out(pre) = 0 the shift in channels S must vanish."""
+    if cf.excess_risk(inst.parts.W_pre, inst.B_out, inst.sigma_in) <= 1e-12:
+        P2 = cf.projector(inst.parts.K[:, inst.channels], "K U_S")
+        if np.linalg.norm(P2 @ (inst.B_out - inst.B_in) @ cf.psd_sqrt(inst.sigma_in)) > 1e-9:
+            raise OutsideHypotheses("Assumption 4.1: E_out(pre) = 0 but the shift in channels S is not 0")
 
 
 def _lora_whitened_recheck(cfg):
@@ -387,6 +396,7 @@ def _lora_whitened_recheck(cfg):
 def _t42l_p(ctx):
     def ev(cfg):
         inst = build(cfg)
+        _assumption_4_1(inst)
         return _ineq(pr.thm4_2_lora_lower_bound(inst.B_in, inst.B_out, inst.sigma_in), _population(inst)["lora"][1])
     return _attach_instance(sweep(_lora_half_cfgs(ctx, False), ev, EXACT_TOL, size=_size,
                                   recheck=_lora_whitened_recheck, certify=_lora_half_certify))
@@ -418,7 +428,13 @@ def _t42l_c(ctx):
     def ev(cfg):
         inst = build(cfg)
         return _ident(_population(inst)["lora"][1], pr.thm4_2_lora_lower_bound(inst.B_in, inst.B_out, inst.sigma_in))
-    return sweep(_lora_half_cfgs(ctx, True), ev, EXACT_TOL, size=_size)
+
+    def wrong(cfg):   # the printed regime r <= rank Sigma_f: the same equality one rank below the corrected boundary
+        if cfg.get("r", 1) <= 1:
+            raise Inconclusive("no rank below 1")
+        return ev(dict(cfg, r=cfg["r"] - 1))
+    return sweep(_lora_half_cfgs(ctx, True), ev, EXACT_TOL, size=_size,
+                 alternative=("the equality at r = rank Sigma_f - 1 (the printed regime r <= rank Sigma_f)", wrong))
 
 
 # ----------------------------------------------------------------------------- Lemma F.14 / Theorem F.7
@@ -486,7 +502,13 @@ def _f14o(ctx):
         R = _population(inst)
         ch = pr.lemma_f14_chain(inst.layers, inst.ell, inst.channels, inst.r, inst.B_in, inst.sigma_in)
         return max(_ineq(ch["full"], min(R["lora"][0], ch["s2ft"])), _ineq(ch["s2ft"], ch["upper"]))
-    return sweep(_ce2_cfgs(ctx), ev, EXACT_TOL, size=_size)
+
+    def wrong(cfg):   # the printed chain with its middle inequality T²_LoRA <= T²_S2FT
+        inst = build(cfg)
+        R = _population(inst)
+        return _ineq(R["lora"][0], R["s2ft"][0])
+    return sweep(_ce2_cfgs(ctx), ev, EXACT_TOL, size=_size,
+                 alternative=("the middle inequality T²_LoRA <= T²_S2FT of the printed chain", wrong))
 
 
 def _f7_make(cfg):
@@ -536,7 +558,15 @@ def _f7(ctx):
         S = np.eye(p.p)
         d2 = cf.channel_sparsity_delta2(layers, cfg["ell"], cfg["channels"], Bi, S)
         if d2 > 1e-20:
-            raise Inconclusive(f"delta^2 = {d2:g} is not 0")
+            raise OutsideHypotheses(f"F.4 with delta = 0 needs delta^2 = 0, got {d2:g}")
+        # F.3 (eigengap) at index r, and at the printed index s (lambda_s > lambda_{s+1}, lambda_s > 0)
+        C, Sz = cf.population_stats(p, Bi, S)
+        sv_M = np.linalg.svd(cf.projector(p.K, "K") @ C @ cf._sz_inverse(Sz)[1], compute_uv=False)
+        sv_M = np.concatenate([sv_M, np.zeros(cfg["s"] + 2)])
+        for k in (cfg["r"], cfg["s"]):
+            if not (sv_M[k - 1] - sv_M[k] > 1e-6 * (1 + sv_M[0])):
+                raise OutsideHypotheses(f"F.3: no eigengap at index {k} (lambda_k = {sv_M[k - 1]:.3g}, "
+                                        f"lambda_k+1 = {sv_M[k]:.3g})")
         try:
             lora = cf.excess_risk(cf.lora_population(layers, cfg["ell"], cfg["r"], Bi, S), Bi, S)
         except AssumptionError as exc:
@@ -604,7 +634,7 @@ def _f15(ctx):
        expected="holds")
 def _f11(ctx):
     def ev(cfg):
-        inst = build(cfg)
+        inst = _f11_build(cfg)
         _population(inst)
         err = -np.inf
         for eta in (0.1, 0.5, 0.9):
@@ -612,8 +642,11 @@ def _f11(ctx):
                                             inst.sigma_in, inst.sigma_out, eta)
             err = max(err, _ineq(np.sqrt(b["E_out"]), b["upper_sqrt"]), _ineq(b["lower"], b["E_out"]))
         return err
-    return sweep(_configs(ctx, 60, 3000, covariate_shift=True, bottleneck=_coin, singular_sigma=_coin,
-                          factored=_coin), ev, EXACT_TOL, size=_size)
+    cfgs = _configs(ctx, 60, 3000, covariate_shift=True, bottleneck=_coin, singular_sigma=_coin, factored=_coin)
+    cfgs += _f11_family_cfgs(ctx)
+    return sweep(cfgs, ev, EXACT_TOL, size=_size_f11,
+                 alternative=("the lower bound with rho ||G||_op (the converted print) for rho ||G||_op^2",
+                              _f11_lower_err(1)))
 
 
 def _f11_family(cfg):
@@ -633,6 +666,20 @@ def _f11_family(cfg):
 
 def _f11_build(cfg):
     return _f11_family(cfg)[0] if cfg.get("family") == "one_layer" else build(cfg)
+
+
+def _f11_family_cfgs(ctx):
+    out = []
+    for i in range(ctx.pick(40, 400)):
+        g = ctx.rng(10_000 + i)
+        p = int(g.integers(2, 5))
+        out.append({"family": "one_layer", "seed": int(g.integers(2**31)), "p": p, "r": int(g.integers(1, p)),
+                    "c": int(g.integers(2, 13)), "eta": float(g.choice([0.5, 0.9]))})
+    return out
+
+
+def _size_f11(cfg):
+    return (0, cfg["p"], cfg["c"]) if cfg.get("family") else (1,) + _size(cfg)
 
 
 def _f11_lower_err(g_power):
@@ -676,13 +723,8 @@ def _f11_certify(g_power):
        "exact population risks; a violation is certified in rationals on the family", expected="holds")
 def _f11_lower(ctx):
     cfgs = _configs(ctx, 40, 2000, covariate_shift=True, bottleneck=_coin, singular_sigma=_coin, factored=_coin)
-    for i in range(ctx.pick(40, 400)):
-        g = ctx.rng(10_000 + i)
-        p = int(g.integers(2, 5))
-        cfgs.append({"family": "one_layer", "seed": int(g.integers(2**31)), "p": p, "r": int(g.integers(1, p)),
-                     "c": int(g.integers(2, 13)), "eta": float(g.choice([0.5, 0.9]))})
-    size = lambda c: (0 if c.get("family") else 1,) + _size(c) if not c.get("family") else (0, c["p"], c["c"])  # noqa: E731
-    evs = {name: sweep(cfgs, _f11_lower_err(gp), EXACT_TOL, size=size, certify=_f11_certify(gp))
+    cfgs += _f11_family_cfgs(ctx)
+    evs = {name: sweep(cfgs, _f11_lower_err(gp), EXACT_TOL, size=_size_f11, certify=_f11_certify(gp))
            for name, gp in (("as converted: rho ||G||_op", 1), ("||G||_op^2 (superscript lost in the conversion)", 2))}
     return by_reading(evs)
 
