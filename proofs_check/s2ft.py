@@ -16,6 +16,14 @@ from lintheory.claims import Evidence, claim
 
 from . import symbolic_evidence
 
+
+def _with_alternative(ev, wrong, name):
+    """Record the discrimination of a symbolic identity: ``wrong`` is the residual of the nearest wrong
+    expression, which must not simplify to 0 (its gap is 1 when it does not, 0 when it does)."""
+    gap = float(sp.expand(wrong) != 0)       # polynomials (or one rational function): expand decides
+    ev.discrimination = {"alternative": name, "gap": gap, "tolerance": 0.0, "rejected": gap > 0}
+    return ev
+
 SEED_003 = "003_6b1767d2fe2301ea.txt"
 
 
@@ -45,7 +53,9 @@ def _key_expansion(ctx):
     C = (Y - Wpre * X) * Z.T / n
     Sz = Z * Z.T / n
     rhs = (K * D * Sz * D.T * K.T).trace() - 2 * (C.T * K * D).trace()
-    return symbolic_evidence(sp.expand(Rn(D) - Rn(sp.zeros(2, 2)) - rhs))
+    diff = Rn(D) - Rn(sp.zeros(2, 2))
+    return _with_alternative(symbolic_evidence(sp.expand(diff - rhs)),
+                             diff - rhs - 4 * (C.T * K * D).trace(), "+2 tr(C^T K Delta) (sign flipped)")
 
 
 @claim(id="proofs.s2ft.lemmaF9.key_reduction_square", paper=SEED_003, source="proof of Lemma F.9, eq. (9)",
@@ -61,7 +71,9 @@ def _key_square(ctx):
     Ai = A.inv()
     lhs = _fro2(K * D * A - C * Ai)
     rhs = (K * D * A * A * D.T * K.T).trace() - 2 * (C.T * K * D).trace() + (C * Ai * Ai * C.T).trace()
-    return symbolic_evidence(sp.simplify(sp.together(sp.expand(lhs - rhs))))
+    return _with_alternative(symbolic_evidence(sp.simplify(sp.together(sp.expand(lhs - rhs)))),
+                             sp.together(sp.expand(lhs - rhs + (C * Ai * Ai * C.T).trace())),
+                             "the square without the constant tr(C Sigma_z^{-1} C^T)")
 
 
 @claim(id="proofs.s2ft.thm4_2.s2ft_ood_identity", paper=SEED_003, source="Theorem 4.2 / F.8; note §2.7",
@@ -75,7 +87,8 @@ def _ood_identity(ctx):
     P = sp.diag(1, 1, 0, 0)
     lhs = _fro2(Xo - P2 * Y * P)
     rhs = _fro2(Xo) - _fro2(P2 * Xo * P) + _fro2(P2 * (Xo - Y) * P)
-    return symbolic_evidence(sp.expand(lhs - rhs))
+    return _with_alternative(symbolic_evidence(sp.expand(lhs - rhs)), lhs - rhs + _fro2(P2 * (Xo - Y) * P),
+                             "the identity without the +||P''(X_o - Y)P||^2 term")
 
 
 def _lora_family():
@@ -99,7 +112,8 @@ def _lora_family_claim(ctx):
     a, b, o, D, E_out, shift = _lora_family()
     sv = sorted([sp.sqrt(sp.factor(ev)) for ev in (D.T * D).eigenvals()], key=lambda s: -s.subs({a: 1, b: 1}))
     trunc_check = [sv[0] - (a + b), sv[1] - b]
-    return symbolic_evidence(trunc_check + [sp.expand(shift - E_out - b * (b - 2 * o[1, 1]))])
+    return _with_alternative(symbolic_evidence(trunc_check + [sp.expand(shift - E_out - b * (b - 2 * o[1, 1]))]),
+                             shift - E_out - b ** 2, "shift - E_out = b^2 (the cross term -2 b o_11 dropped)")
 
 
 @claim(id="proofs.s2ft.thm4_2.lora_half.printed_on_ce1", paper=SEED_003, source="Theorem 4.2 / F.8 (LoRA half)",
@@ -114,7 +128,12 @@ def _ce1(ctx):
     e, s = sp.nsimplify(E_out.subs(vals)), sp.nsimplify(shift.subs(vals))
     det = {"E_out_lora": str(e), "label_shift": str(s)}
     if e < s:
+        from fractions import Fraction
+
+        from lintheory.certify import exact
+        v = Fraction(int(sp.Rational(s - e).p), int(sp.Rational(s - e).q))
         return Evidence(instances=1, max_error=float(s - e), tolerance=0.0,
+                        certificate=exact(v, note="sympy rationals: label shift 6, E_out(LoRA_inf) 5 on CE1"),
                         counterexample={"B_in": [[3, 0], [0, 2]], "B_out": [[1, 1], [0, 1]], "W": [[1, 0], [0, 1]],
                                         "sigma_x": [[1, 0], [0, 1]], "r": 1, "E_out_lora": str(e), "shift": str(s)},
                         details=det)
@@ -135,5 +154,7 @@ def _ce2(ctx):
     e_s2ft = _fro2(D - P2 * D)
     e_full = _fro2(D - D)
     e_lora = _fro2(D - sp.diag(a + b, 0, 0, 0))
-    return symbolic_evidence([e_s2ft, e_full, sp.expand(e_lora - b ** 2),
-                              sp.nsimplify(e_lora.subs({a: sp.Rational(1, 10), b: sp.Rational(9, 10)})) - sp.Rational(81, 100)])
+    return _with_alternative(
+        symbolic_evidence([e_s2ft, e_full, sp.expand(e_lora - b ** 2),
+                           sp.nsimplify(e_lora.subs({a: sp.Rational(1, 10), b: sp.Rational(9, 10)})) - sp.Rational(81, 100)]),
+        e_lora, "E(LoRA) = 0 on the family (the rank-1 truncation dropping nothing)")
