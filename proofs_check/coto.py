@@ -25,20 +25,33 @@ from . import symbolic_evidence
 SEED_004 = "004_bb9aedc7a8b2e8cb.txt"
 
 
+def _discriminate(ev, name: str, alt_residual):
+    """Attach the alternative's symbolic remainder (nonzero = rejected) to a step's evidence."""
+    items = alt_residual if isinstance(alt_residual, (list, tuple)) else [alt_residual]
+    left = [sp.simplify(r) for r in items]
+    rejected = any(r != 0 for r in left)
+    ev.discrimination = {"alternative": name, "gap": 1.0 if rejected else 0.0, "tolerance": 0.0,
+                         "rejected": rejected, "remainder": [str(r) for r in left if r != 0][:2]}
+    if ev.verdict == "holds" and not rejected:
+        ev.inconclusive = f"the step cannot reject the alternative {name!r}: its remainder is 0 too"
+    return ev
+
+
 @claim(id="proofs.coto.binomial_decomposition", paper=SEED_004, source="Appendix D, Eq. (8), first equality",
        statement=r"$\sum_{\delta\in\{0,1\}^L}\prod_ip^{\delta_i}(1-p)^{1-\delta_i}\,a_{\|\delta\|_1}"
                  r"=\sum_{j=0}^L\binom Lj p^j(1-p)^{L-j}a_j$ for any per-size values $a_j$",
        form="derived", method="sympy, symbolic p and a_0..a_L, L = 1..6", expected="holds")
 def _binomial(ctx):
     p = sp.symbols("p")
-    res = []
+    res, alt = [], []
     for L in range(1, 7):
         a = sp.symbols(f"a0:{L + 1}")
         lhs = sum(sp.Mul(*[p if b else 1 - p for b in m]) * a[sum(m)]
                   for m in itertools.product((0, 1), repeat=L))
         rhs = sum(sp.binomial(L, j) * p ** j * (1 - p) ** (L - j) * a[j] for j in range(L + 1))
         res.append(sp.expand(lhs - rhs))
-    return symbolic_evidence(res)
+        alt.append(sp.expand(lhs - sum(p ** j * (1 - p) ** (L - j) * a[j] for j in range(L + 1))))
+    return _discriminate(symbolic_evidence(res), "weights without the binomial coefficient", alt)
 
 
 @claim(id="proofs.coto.jensen_mse_step", paper=SEED_004, source="Appendix D, Eq. (8), the inequality",
@@ -46,13 +59,16 @@ def _binomial(ctx):
        form="derived", method="sympy identity for k = 1..5 symbolic values", expected="holds")
 def _jensen(ctx):
     y = sp.symbols("y")
-    res = []
+    res, alt = [], []
     for k in range(1, 6):
         f = sp.symbols(f"f0:{k}")
         fbar = sum(f) / k
         res.append(sp.expand(sum((fi - y) ** 2 for fi in f) / k - (fbar - y) ** 2
                              - sum((fi - fbar) ** 2 for fi in f) / k))
-    return symbolic_evidence(res)
+        if k >= 2:
+            alt.append(sp.expand(sum((fi - y) ** 2 for fi in f) / k - (fbar - y) ** 2
+                                 - sum((fi - fbar) ** 2 for fi in f) / (k - 1)))
+    return _discriminate(symbolic_evidence(res), "the gap is the sample variance (divisor k - 1)", alt)
 
 
 @claim(id="proofs.coto.mean_network", paper=SEED_004, source="§3.4 (deep linear chains)",
@@ -72,9 +88,13 @@ def _mean(ctx):
             M = (Ws[i] + m[i] * Ds[i]) * M
         E += prob * M
     C = sp.eye(2)
+    on, off = sp.eye(2), sp.eye(2)
     for i in range(L):
         C = (Ws[i] + p * Ds[i]) * C
-    return symbolic_evidence([sp.expand(e) for e in (E - C)])
+        on, off = (Ws[i] + Ds[i]) * on, Ws[i] * off
+    return _discriminate(symbolic_evidence([sp.expand(e) for e in (E - C)]),
+                         "E f = p f(all on) + (1-p) f(all off)",
+                         [sp.expand(e) for e in (E - p * on - (1 - p) * off)])
 
 
 @claim(id="proofs.coto.additive_optimum", paper=SEED_004, source="Eq. (4) at fixed p, additive adapters",
@@ -83,7 +103,7 @@ def _mean(ctx):
        form="derived", method="sympy, scalar adapters, L = 2..5, symbolic p and r", expected="holds")
 def _additive(ctx):
     p, r = sp.symbols("p r")
-    res = []
+    res, alt = [], []
     for L in range(2, 6):
         u = sp.symbols(f"u0:{L}")
         E = sum(sp.Mul(*[p if b else 1 - p for b in m]) * (r - sum(b * ui for b, ui in zip(m, u))) ** 2
@@ -92,10 +112,11 @@ def _additive(ctx):
         res.append(sp.expand(E - closed))
         opt = {ui: r / (1 + p * (L - 1)) for ui in u}
         res += [sp.cancel(sp.diff(closed, ui).subs(opt)) for ui in u]
+        alt += [sp.cancel(sp.diff(closed, ui).subs({uj: r / (1 + p * L) for uj in u})) for ui in u]
         H = sp.hessian(closed, u)
         # eigenvalues: 2p(1-p) (multiplicity L-1) and 2p(1-p) + 2Lp^2
         res += list(sp.expand(H - 2 * (p ** 2 * sp.ones(L, L) + p * (1 - p) * sp.eye(L))))
-    return symbolic_evidence(res)
+    return _discriminate(symbolic_evidence(res), "u_i = r/(1 + pL)", alt)
 
 
 @claim(id="proofs.coto.fusion_identity", paper=SEED_004, source="§4.2, footnote 3",
@@ -107,7 +128,9 @@ def _fusion(ctx):
     B1, B2, A1, A2 = (sp.Matrix(2, 2, sp.symbols(f"{n}_0:4")) for n in ("b1", "b2", "a1", "a2"))
     diff = ((lam * B1 + (1 - lam) * B2) * (lam * A1 + (1 - lam) * A2) - lam * B1 * A1 - (1 - lam) * B2 * A2
             + lam * (1 - lam) * (B1 - B2) * (A1 - A2))
-    return symbolic_evidence([sp.expand(e) for e in diff])
+    flipped = diff - 2 * lam * (1 - lam) * (B1 - B2) * (A1 - A2)
+    return _discriminate(symbolic_evidence([sp.expand(e) for e in diff]), "+λ(1-λ)(B1-B2)(A1-A2) (sign flipped)",
+                         [sp.expand(e) for e in flipped])
 
 
 @claim(id="proofs.coto.owen_weights", paper=SEED_004, source="§3.5, Owen formula after Eq. (7)",
@@ -115,13 +138,14 @@ def _fusion(ctx):
        form="derived", method="sympy exact integration, L = 1..9, all k", expected="holds")
 def _owen(ctx):
     p = sp.symbols("p")
-    res = []
+    res, alt = [], []
     for L in range(1, 10):
         for k in range(L):
             antider = sp.Poly(sp.expand(p ** k * (1 - p) ** (L - 1 - k)), p).integrate()
-            res.append(antider.eval(1) - antider.eval(0)
-                       - sp.factorial(k) * sp.factorial(L - 1 - k) / sp.factorial(L))
-    return symbolic_evidence(res)
+            val = antider.eval(1) - antider.eval(0)
+            res.append(val - sp.factorial(k) * sp.factorial(L - 1 - k) / sp.factorial(L))
+            alt.append(val - sp.factorial(k) * sp.factorial(L - 1 - k) / sp.factorial(L - 1))
+    return _discriminate(symbolic_evidence(res), "k!(L-1-k)!/(L-1)! (the Beta integral's L! off by one)", alt)
 
 
 @claim(id="proofs.coto.gauss_legendre_exactness", paper=SEED_004, source="§3.5 (quadrature of Owen's integral)",
@@ -147,5 +171,8 @@ def _gl(ctx):
         worst = max(worst, float(err(m)))
         if L >= 3 and m > 1:
             short.append(float(err(m - 1)))
+    gap = min(short)
     return Evidence(instances=12, max_error=worst, tolerance=1e-40,
-                    details={"min_error_with_one_node_fewer": min(short)})
+                    details={"min_error_with_one_node_fewer": gap},
+                    discrimination={"alternative": "ceil(L/2) - 1 nodes", "gap": gap, "tolerance": 1e-40,
+                                    "rejected": gap > 1e-40})
