@@ -578,6 +578,29 @@ def _eq8(ctx):
                                     ("Theta/(sqrt(K) n) as printed in the main text", "literal"))})
 
 
+@claim(id="lora_margin.eq26.intermediate_product", paper=SEED, source="Lemma E.4 eq. (26) (L1169), (27), (29) (L1174), G.1(ii)",
+       statement=r"intermediate regime: $B^*A^*=\frac{\rho_\lambda}{\sqrt{\bar Kn(\bar K-1)}}"
+                 r"\big(\begin{smallmatrix}M_{\bar K}\\0\end{smallmatrix}\otimes\mathbf 1_n^\top\big)$ with "
+                 r"$\rho_\lambda=\|B^*A^*\|_*$, and $\Theta_\lambda=\rho_\lambda/\sqrt{\bar K-1}$",
+       form="printed",
+       method="cvxpy/SCS optimum vs (26) filled with its measured nuclear norm (relative max-abs error), and "
+              "|Theta - rho/sqrt(Kb-1)|/Theta",
+       expected="holds")
+def _eq26(ctx):
+    from ..geometry import simplex_etf
+
+    def ev(cfg):
+        K, Kb, n, lam = cfg["K"], cfg["Kb"], cfg["n"], cfg["lam"]
+        Zc = _cvx(K, Kb, n, lam)
+        rho = float(np.linalg.svd(Zc, compute_uv=False).sum())
+        th = float(np.linalg.norm(Zc))
+        V = np.zeros((K, Kb))
+        V[:Kb] = rho / math.sqrt(Kb * n * (Kb - 1)) * simplex_etf(Kb)
+        e26 = float(np.abs(np.repeat(V, n, axis=1) - Zc).max() / max(1.0, np.abs(Zc).max()))
+        return max(e26, abs(th - rho / math.sqrt(Kb - 1)) / th)
+    return sweep(_mid_configs(ctx), ev, CVXPY_TOL)
+
+
 # ------------------------------------------------------------------ λ → 0 limit (9)
 def _limit_configs(ctx):
     sizes = ctx.pick([(6, 3, 2), (5, 2, 1), (4, 4, 2)], [(6, 3, 2), (5, 2, 1), (4, 4, 2), (10, 5, 4), (8, 1, 2)])
