@@ -135,6 +135,34 @@ def kkt_residuals(s, probs, p, *, nu=None, free_tol: float = 1e-7) -> dict:
             "gap": gap, "nu": nu, "max": max(stat, dual, primal, slack, gap)}
 
 
+#: Built cvxpy problems of :func:`cvxpy_drop_probabilities` by (live entries, zero-score
+#: entries): built once with cp.Parameter for the scaled scores and the budget, re-solved
+#: with new values (cvxpy skips its canonicalisation).
+_PROBLEMS: dict = {}
+
+
+def _drop_problem(n_pos: int, n_zero: int):
+    """Theorem 1's problem in ``x = u / s`` for a shape: ``(prob, x, z, constraints, params)``."""
+    key = (n_pos, n_zero)
+    if key not in _PROBLEMS:
+        import cvxpy as cp
+
+        x = cp.Variable(n_pos)
+        par = {"s": cp.Parameter(n_pos, nonneg=True, name="s"),
+               "budget": cp.Parameter(nonneg=True, name="budget")}
+        used = par["s"] @ x
+        z = None
+        if n_zero:
+            z = cp.Variable(n_zero)
+            used = used + cp.sum(z)
+        cons = [used <= par["budget"], cp.multiply(par["s"], x) <= 1, x >= 0]
+        if n_zero:
+            cons += [z <= 1, z >= 0]
+        obj = cp.sum(cp.multiply(par["s"], cp.inv_pos(x)))
+        _PROBLEMS[key] = (cp.Problem(cp.Minimize(obj), cons), x, z, cons, par)
+    return _PROBLEMS[key]
+
+
 def cvxpy_drop_probabilities(h_diag, delta, p, *, solver: str = "CLARABEL", closed: bool = False,
                              kkt_tol: float = CVXPY_KKT_TOL, **solver_opts) -> CvxpyDropResult:
     """Theorem 1's problem solved by cvxpy, with status and KKT checks.
@@ -197,16 +225,10 @@ def cvxpy_drop_probabilities(h_diag, delta, p, *, solver: str = "CLARABEL", clos
     zer = np.flatnonzero(sl == 0)
     # Diagonal change of variables u_i = s_i x_i for live entries: the optimum has x_i = kappa
     # on every free entry, which keeps the conic problem well scaled for heavy-tailed s.
-    x = cp.Variable(pos.size)
     sp_ = sl[pos]
-    used = sp_ @ x
-    cons = [used <= budget, cp.multiply(sp_, x) <= 1, x >= 0]
-    if zer.size:
-        z = cp.Variable(zer.size)
-        cons[0] = used + cp.sum(z) <= budget
-        cons += [z <= 1, z >= 0]
-    obj = cp.sum(cp.multiply(sp_, cp.inv_pos(x)))
-    prob = cp.Problem(cp.Minimize(obj), cons)
+    prob, x, z, cons, par = _drop_problem(pos.size, zer.size)
+    par["s"].value, par["budget"].value = sp_, budget
+    solver_opts.setdefault("warm_start", False)   # a solution must not depend on the last solve
     try:
         prob.solve(solver=solver, **solver_opts)
     except cp.error.SolverError as exc:
