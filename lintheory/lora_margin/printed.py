@@ -33,7 +33,11 @@ __all__ = [
 
 
 def zero_threshold(K: int, Kb: int, n: int) -> float:
-    r"""Theorem 3.1(i) / 3.2(i) (L255, L317): :math:`B^*A^* = 0` iff :math:`\lambda \ge 1/(K\sqrt n)`.
+    r"""Theorem 3.1(i) / 3.2(i) (L256, L324): :math:`B^*A^* = 0` iff :math:`\lambda \ge 1/(K\sqrt n)`, read literally.
+
+    The conversion drops the bar over K elsewhere in the same theorem; read as
+    :math:`1/(\bar K\sqrt n)` (mean CE) the statement is true, so the claim
+    ``lora_margin.thm3_1.zero_threshold.printed`` checks both readings and refutes neither alone.
 
     Examples
     --------
