@@ -149,16 +149,10 @@ def as_scalar(value, name: str, *, low: float | None = None, high: float | None 
     return f
 
 
-def _encode(y):
+def _encode(y, name="y"):
     """``(classes, index)``: the sorted unique labels and each label's position among them."""
-    try:
-        from ._labels import encode_labels           # the shared encoder (lintheory/_labels.py)
-    except ImportError:                               # pragma: no cover - older trees
-        encode_labels = None
-    if encode_labels is not None:
-        return encode_labels(y)
-    classes, index = np.unique(y, return_inverse=True)
-    return classes, index.reshape(-1).astype(np.int64)
+    from ._labels import encode_labels           # the shared encoder (lintheory/_labels.py)
+    return encode_labels(y, name)
 
 
 def _check_label_array(y, n_samples, name):
@@ -221,7 +215,7 @@ def as_class_labels(y, n_samples: int | None = None, *, K: int | None = None, cl
         if arr.size == 0 or (np.all(arr == np.round(arr)) and arr.min() >= 0 and arr.max() < K):
             return np.arange(K), arr.astype(np.int64)
     try:
-        cl, index = _encode(arr)
+        cl, index = _encode(arr, name)
     except TypeError:
         raise InputError(f"{name} must hold sortable labels of one kind (numbers or strings)") from None
     if K is not None and cl.size != K:

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from .._validation import as_float_array
+from .._validation import as_count, as_float_array
 from ..errors import InputError
 from .masks import binomial_weights, check_network
 from .schedules import check_probability
@@ -40,12 +40,12 @@ __all__ = [
 ]
 
 
-def _probs(p, L):
-    p = check_probability(p)
+def _probs(p, L, name="p"):
+    p = check_probability(p, name)
     if p.ndim == 0:
         return np.full(L, float(p))
     if p.shape != (L,):
-        raise InputError(f"p must be a scalar or have shape ({L},), got {p.shape}")
+        raise InputError(f"{name} must be a scalar or have shape ({L},), got {p.shape}")
     return p
 
 
@@ -135,7 +135,7 @@ def multilinear_mse_deep_linear(W, dW, X, Y, x, *, head=None) -> float:
     """
     Ws, dWs, X, head = check_network(W, dW, X, head)
     Y = as_float_array(Y, "Y", ndim=2)
-    ps = _probs(x, len(Ws))
+    ps = _probs(x, len(Ws), "x")
     S = X.T @ X
     M = X
     for w, dw, pi in zip(Ws, dWs, ps):
@@ -171,7 +171,7 @@ def shapley_deep_linear_mse(W, dW, X, Y, *, head=None, n_nodes: int | None = Non
     """
     Ws, dWs, X, head = check_network(W, dW, X, head)
     L = len(Ws)
-    n_nodes = math.ceil(L / 2) if n_nodes is None else int(n_nodes)
+    n_nodes = math.ceil(L / 2) if n_nodes is None else as_count(n_nodes, "n_nodes", minimum=1)
     ps, ws = gauss_legendre_01(n_nodes)
     phi = np.zeros(L)
     for p, wk in zip(ps, ws):
@@ -183,6 +183,12 @@ def shapley_deep_linear_mse(W, dW, X, Y, *, head=None, n_nodes: int | None = Non
             lo = multilinear_mse_deep_linear(Ws, dWs, X, Y, x, head=head)
             phi[i] += wk * (hi - lo)
     return phi
+
+
+def _check_ru(r, u):
+    if u.ndim != r.ndim + 1 or u.shape[1:] != r.shape or u.shape[0] == 0:
+        raise InputError(f"u must have shape (L,) + r.shape = (L,) + {r.shape} with L >= 1 (r and u must "
+                         f"match), got u {u.shape}")
 
 
 def additive_expected_mse(r, u, p) -> float:
@@ -204,10 +210,9 @@ def additive_expected_mse(r, u, p) -> float:
     >>> additive_expected_mse(np.ones((1, 1)), np.ones((2, 1, 1)), 0.5)
     0.5
     """
-    r = as_float_array(r, "r")
+    r = as_float_array(r, "r", nonempty=True)
     u = as_float_array(u, "u")
-    if u.shape[1:] != r.shape:
-        raise InputError(f"u must have shape (L,) + {r.shape}, got {u.shape}")
+    _check_ru(r, u)
     p = float(check_probability(p))
     U = u.sum(axis=0)
     return float(np.sum((r - p * U) ** 2) + p * (1 - p) * np.sum(u ** 2))
@@ -228,11 +233,12 @@ def additive_fixed_p_optimum(r, L: int, p) -> np.ndarray:
     >>> additive_fixed_p_optimum(np.ones(1), 3, 0.5)[:, 0].tolist()
     [0.5, 0.5, 0.5]
     """
-    r = as_float_array(r, "r")
+    r = as_float_array(r, "r", nonempty=True)
+    L = as_count(L, "L (the number of adapters)", minimum=1)
     p = float(check_probability(p))
     if p == 0:
         raise InputError("at p = 0 the adapters never act: every u is a minimiser")
-    return np.broadcast_to(r / (1.0 + p * (int(L) - 1)), (int(L),) + r.shape).copy()
+    return np.broadcast_to(r / (1.0 + p * (L - 1)), (L,) + r.shape).copy()
 
 
 def quadratic_game_shapley(r, u) -> np.ndarray:
@@ -247,8 +253,9 @@ def quadratic_game_shapley(r, u) -> np.ndarray:
     >>> quadratic_game_shapley(np.ones(1), np.ones((2, 1))).tolist()    # v: 1 -> 0 -> 1
     [0.0, 0.0]
     """
-    r = as_float_array(r, "r")
+    r = as_float_array(r, "r", nonempty=True)
     u = as_float_array(u, "u")
+    _check_ru(r, u)
     U = u.sum(axis=0)
     return np.array([float(np.sum(ui * (U - 2.0 * r))) for ui in u])
 

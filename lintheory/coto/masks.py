@@ -27,7 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .._validation import as_float_array, as_labels
+from .._validation import as_count, as_float_array, as_labels
 from ..errors import AssumptionError, InputError
 from .schedules import check_probability
 
@@ -56,10 +56,10 @@ TABLE_LIMIT = 26
 LOSSES = ("mse", "ce")
 
 
-def _check_L(L: int, limit: int = TABLE_LIMIT) -> int:
-    L = int(L)
+def _check_L(L: int, limit: int = TABLE_LIMIT, name: str = "L") -> int:
+    L = as_count(L, f"{name} (the number of adapters)")
     if L < 1:
-        raise InputError(f"the number of adapters L must be >= 1, got {L}")
+        raise InputError(f"{name} (the number of adapters) must be >= 1, got {L}")
     if L > limit:
         raise AssumptionError(
             f"exact enumeration of all 2^L masks needs L <= {limit} (2^{limit} = {2 ** limit:,} "
@@ -107,6 +107,7 @@ def mask_probabilities(p: float, L: int) -> np.ndarray:
     [0.5625, 0.1875, 0.1875, 0.0625]
     """
     p = float(check_probability(p))
+    L = _check_L(L)
     s = mask_sizes(L)
     return p ** s * (1.0 - p) ** (L - s)
 
@@ -132,9 +133,7 @@ def binomial_weights(p, L: int) -> np.ndarray:
     [0.25, 0.5, 0.25]
     """
     p = float(check_probability(p))
-    L = int(L)
-    if L < 1:
-        raise InputError(f"L must be >= 1, got {L}")
+    L = as_count(L, "L (the number of adapters)", minimum=1)
     j = np.arange(L + 1)
     comb = np.array([math.comb(L, k) for k in j], dtype=np.float64)
     return comb * p ** j * (1.0 - p) ** (L - j)
@@ -147,6 +146,8 @@ def check_network(W: Sequence, dW: Sequence, X, head=None):
     Ws = [as_float_array(w, f"W[{i}]", ndim=2) for i, w in enumerate(W)]
     dWs = [as_float_array(w, f"dW[{i}]", ndim=2) for i, w in enumerate(dW)]
     X = as_float_array(X, "X", ndim=2)
+    if X.shape[0] == 0:
+        raise InputError("X has no samples (shape (0, d))")
     d = X.shape[1]
     for i, (w, dw) in enumerate(zip(Ws, dWs)):
         if w.shape != dw.shape:
@@ -184,7 +185,7 @@ def forward(W, dW, X, mask, *, activation=None, head=None) -> np.ndarray:
     [[2.0, 2.0]]
     """
     Ws, dWs, X, head = check_network(W, dW, X, head)
-    mask = np.asarray(mask, dtype=bool).reshape(-1)
+    mask = _check_mask(mask)
     if mask.shape[0] != len(Ws):
         raise InputError(f"mask has {mask.shape[0]} entries for {len(Ws)} adapters")
     H = X
@@ -217,6 +218,24 @@ def forward_all_masks(W, dW, X, *, activation=None, head=None) -> np.ndarray:
     return H if head is None else _mm(H, head)
 
 
+def _check_mask(mask, name="mask"):
+    """A 1-d mask of booleans or 0/1 values, as bool."""
+    m = np.asarray(mask.detach().cpu() if hasattr(mask, "detach") else mask)
+    if m.ndim != 1:
+        raise InputError(f"{name} must be 1-dimensional (one entry per adapter), got shape {m.shape}")
+    if m.dtype.kind not in "biuf" or (m.size and not np.all((m == 0) | (m == 1))):
+        raise InputError(f"{name} must hold booleans or 0/1 values")
+    return m.astype(bool)
+
+
+def _table_L(M: int, name: str) -> int:
+    """``L`` for a table of ``M = 2^L`` rows (``L >= 1``)."""
+    L = int(round(math.log2(M))) if M > 0 else -1
+    if M < 2 or 2 ** L != M:
+        raise InputError(f"{name} must have 2^L rows (one per mask, L >= 1), got {M}")
+    return L
+
+
 def loss_values(pred, Y, loss="mse") -> np.ndarray:
     r"""Mean per-sample loss of predictions, vectorised over leading axes.
 
@@ -234,7 +253,16 @@ def loss_values(pred, Y, loss="mse") -> np.ndarray:
     -------
     ndarray of shape pred.shape[:-2]
     """
-    pred = np.asarray(pred, dtype=np.float64)
+    pred = as_float_array(pred, "pred")
+    if pred.ndim < 2 or pred.shape[-2] == 0:
+        raise InputError(f"pred must have shape (..., n, d_out) with n >= 1, got {pred.shape}")
+    if not callable(loss) and loss == "mse":
+        Y = as_float_array(Y, "Y")
+    return _loss_values(pred, Y, loss)
+
+
+def _loss_values(pred, Y, loss):
+    """:func:`loss_values` on validated inputs (the inner loop of :func:`losses_all_masks`)."""
     if callable(loss):
         return np.asarray(loss(pred, Y), dtype=np.float64)
     if loss == "mse":
@@ -283,6 +311,9 @@ def losses_all_masks(W, dW, X, Y, *, loss="mse", activation=None, head=None,
     """
     Ws, dWs, X, head = check_network(W, dW, X, head)
     L = _check_L(len(Ws))
+    if not callable(loss) and loss == "mse":
+        Y = as_float_array(Y, "Y")
+    max_floats = as_count(max_floats, "max_floats", minimum=1)
     n = X.shape[0]
     width = max([X.shape[1]] + [w.shape[0] for w in Ws])
     # largest prefix whose tree of hidden states fits in max_floats
@@ -296,7 +327,7 @@ def losses_all_masks(W, dW, X, Y, *, loss="mse", activation=None, head=None,
             H = _act(H, activation)
     if low == L:
         out = H if head is None else _mm(H, head)
-        return loss_values(out, Y, loss)
+        return _loss_values(out, Y, loss)
     top = L - low
     table = np.empty(2 ** L)
     for c in range(2 ** top):
@@ -308,7 +339,7 @@ def losses_all_masks(W, dW, X, Y, *, loss="mse", activation=None, head=None,
             if i < L - 1:
                 G = _act(G, activation)
         out = G if head is None else _mm(G, head)
-        table[c * 2 ** low:(c + 1) * 2 ** low] = loss_values(out, Y, loss)
+        table[c * 2 ** low:(c + 1) * 2 ** low] = _loss_values(out, Y, loss)
     return table
 
 
@@ -328,11 +359,14 @@ def size_averages(table) -> np.ndarray:
     >>> size_averages(np.array([0.0, 1.0, 3.0, 10.0])).tolist()
     [0.0, 2.0, 10.0]
     """
-    table = np.asarray(table, dtype=np.float64)
+    return _size_averages(as_float_array(table, "table"), "table")
+
+
+def _size_averages(table, name):
+    if table.ndim == 0:
+        raise InputError(f"{name} must have one row per mask (shape (2^L, ...)), got a scalar")
     M = table.shape[0]
-    L = int(round(math.log2(M))) if M > 0 else -1
-    if M < 2 or 2 ** L != M:
-        raise InputError(f"a mask table has 2^L rows (L >= 1), got {M}")
+    L = _table_L(M, name)
     s = mask_sizes(L)
     flat = table.reshape(M, -1)
     out = np.zeros((L + 1, flat.shape[1]))
@@ -353,7 +387,7 @@ def expected_loss(table, p) -> float:
     2.0
     """
     table = as_float_array(table, "table", ndim=1)
-    L = int(round(math.log2(table.shape[0])))
+    L = _table_L(table.shape[0], "table")
     return float(mask_probabilities(p, L) @ table)
 
 
@@ -373,7 +407,15 @@ def size_j_mean_predictions(preds) -> np.ndarray:
     -------
     ndarray of shape (L + 1, n, d_out)
     """
-    return size_averages(preds)
+    return _size_averages(_check_preds(preds), "preds")
+
+
+def _check_preds(preds):
+    preds = as_float_array(preds, "preds", ndim=3)
+    _table_L(preds.shape[0], "preds")
+    if preds.shape[1] == 0:
+        raise InputError(f"preds has no samples (shape {preds.shape})")
+    return preds
 
 
 def jensen_chain(preds, Y, p, *, loss="mse") -> dict:
@@ -404,11 +446,11 @@ def jensen_chain(preds, Y, p, *, loss="mse") -> dict:
         ``rhs_corrected`` (Σ_{j≥0} w_j ℓ(ỹ_j)), ``rhs_printed`` (Σ_{j≥1}),
         ``loss_of_mean`` (ℓ(E_δ ŷ)), ``weights`` (w_j), ``size_losses`` (ℓ̄_j).
     """
-    preds = np.asarray(preds, dtype=np.float64)
-    L = int(round(math.log2(preds.shape[0])))
+    preds = _check_preds(preds)
+    L = _table_L(preds.shape[0], "preds")
     w = binomial_weights(p, L)
     table = loss_values(preds, Y, loss)
-    ybar = size_averages(preds)
+    ybar = _size_averages(preds, "preds")
     lj = loss_values(ybar, Y, loss)
     mean_pred = np.tensordot(w, ybar, axes=1)
     size_losses = size_averages(table)
@@ -429,9 +471,9 @@ def mse_jensen_gap(preds, p) -> float:
     Equals ``expected_loss - rhs_corrected`` for ``loss="mse"`` (within-size variance);
     zero at ``p ∈ {0, 1}``.
     """
-    preds = np.asarray(preds, dtype=np.float64)
-    L = int(round(math.log2(preds.shape[0])))
-    ybar = size_averages(preds)
+    preds = _check_preds(preds)
+    L = _table_L(preds.shape[0], "preds")
+    ybar = _size_averages(preds, "preds")
     s = mask_sizes(L)
     dev = np.sum((preds - ybar[s]) ** 2, axis=(-1, -2)) / preds.shape[-2]
     return float(binomial_weights(p, L) @ size_averages(dev))

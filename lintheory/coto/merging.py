@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_float_array
+from .._validation import as_count, as_float_array, as_scalar
 from ..errors import AssumptionError, InputError
 
 __all__ = [
@@ -37,10 +37,7 @@ def _check_pair(B1, A1, B2, A2):
 
 
 def _check_lam(lam) -> float:
-    lam = float(lam)
-    if not np.isfinite(lam):
-        raise InputError(f"lambda must be finite, got {lam}")
-    return lam
+    return as_scalar(lam, "lam (interpolation weight lambda)")
 
 
 def fuse_lora(B1, A1, B2, A2, lam) -> np.ndarray:
@@ -129,7 +126,7 @@ def pruning_patterns(L: int) -> dict[str, np.ndarray]:
     >>> {k: v.tolist() for k, v in pruning_patterns(6).items()}["middle"]
     [2, 3]
     """
-    L = int(L)
+    L = as_count(L, "L (number of layers)")
     if L < 3:
         raise InputError(f"pruning patterns need L >= 3 layers, got {L}")
     k = L // 3
@@ -152,8 +149,12 @@ def keep_mask(L: int, removed) -> np.ndarray:
     >>> keep_mask(3, [1]).tolist()
     [True, False, True]
     """
-    m = np.ones(int(L), dtype=bool)
-    removed = np.asarray(removed, dtype=int)
+    L = as_count(L, "L (number of layers)", minimum=1)
+    m = np.ones(L, dtype=bool)
+    raw = np.asarray(removed)
+    if raw.ndim > 1 or (raw.size and raw.dtype.kind not in "iu"):
+        raise InputError(f"removed must be a 1-d list of integer layer indices, got {removed!r}")
+    removed = raw.astype(int).reshape(-1)
     if removed.size and (removed.min() < 0 or removed.max() >= L):
         raise InputError(f"removed layers must lie in [0, {L}), got {removed.tolist()}")
     m[removed] = False
@@ -162,5 +163,6 @@ def keep_mask(L: int, removed) -> np.ndarray:
 
 def mask_index(mask) -> int:
     """The table index of a boolean mask (bit ``i`` ↔ entry ``i``)."""
-    mask = np.asarray(mask, dtype=bool)
+    from .masks import _check_mask
+    mask = _check_mask(mask)
     return int(np.sum(mask.astype(np.int64) << np.arange(mask.size)))

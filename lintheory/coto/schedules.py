@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from .._validation import as_float_array
+from .._validation import as_count, as_float_array, as_scalar
 from ..errors import AssumptionError, InputError
 
 __all__ = ["SCHEDULES", "activation_probability", "sample_masks", "check_probability",
@@ -93,7 +93,7 @@ def activation_probability(t, T, *, schedule: str = "paper", stage1_ratio: float
     """
     if schedule not in SCHEDULES:
         raise InputError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
-    T = float(as_float_array(T, "T"))
+    T = as_scalar(T, "T (number of training steps)")
     if T <= 0:
         raise InputError(f"T (number of training steps) must be > 0, got {T}")
     tt = as_float_array(t, "t")
@@ -152,14 +152,15 @@ def sample_masks(p, n_players: int, n_masks: int, *, seed=None, require_active: 
     ((3, 4), dtype('bool'))
     """
     p = float(check_probability(p))
-    if int(n_players) < 1 or int(n_masks) < 0:
-        raise InputError(f"n_players must be >= 1 and n_masks >= 0, got {n_players}, {n_masks}")
+    n_players = as_count(n_players, "n_players", minimum=1)
+    n_masks = as_count(n_masks, "n_masks", minimum=0)
+    max_redraws = as_count(max_redraws, "max_redraws", minimum=1)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     masks = rng.random((int(n_masks), int(n_players))) < p
     if require_active:
         if p == 0.0:
             raise AssumptionError("require_active needs p > 0 (no mask with an active adapter "
-                                  "has positive probability)", 0.0, 0.0)
+                                  "has positive probability otherwise): p", 0.0, 0.0, relation=">")
         for _ in range(max_redraws):
             empty = ~masks.any(axis=1)
             if not empty.any():
@@ -183,9 +184,8 @@ def expected_compute_fraction(schedule: str = "paper", *, stage1_ratio: float = 
     >>> round(expected_compute_fraction("paper"), 5)
     0.625
     """
-    if int(T) < 1:
-        raise InputError(f"T must be >= 1, got {T}")
-    t = np.arange(1, int(T) + 1, dtype=np.float64)
+    T = as_count(T, "T (number of training steps)", minimum=1)
+    t = np.arange(1, T + 1, dtype=np.float64)
     p = activation_probability(t, float(T), schedule=schedule, stage1_ratio=stage1_ratio,
                                initial_p=initial_p)
     return float(np.mean(p))

@@ -33,7 +33,7 @@ from typing import Callable
 
 import numpy as np
 
-from .._validation import as_float_array
+from .._validation import as_count, as_float_array
 from ..errors import AssumptionError, InputError
 from .masks import TABLE_LIMIT, _check_L, mask_sizes
 
@@ -116,7 +116,7 @@ def value_table(value: Callable, n_players: int, *, vectorized: bool = False,
     InputError
         ``value`` returned a non-finite number (the coalition is named).
     """
-    L = _check_L(n_players, max_players if not vectorized else max(max_players, TABLE_LIMIT))
+    L = _check_L(n_players, max_players if not vectorized else max(max_players, TABLE_LIMIT), name="n_players")
     idx = np.arange(2 ** L, dtype=np.int64)
     masks = ((idx[:, None] >> np.arange(L)[None, :]) & 1).astype(bool)
     if vectorized:
@@ -247,9 +247,8 @@ def shapley_permutations_exact(table) -> np.ndarray:
 
 def gauss_legendre_01(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
     """Gauss–Legendre nodes and weights on ``[0, 1]`` (exact for polynomials of degree ``2n - 1``)."""
-    if int(n_nodes) < 1:
-        raise InputError(f"n_nodes must be >= 1, got {n_nodes}")
-    x, w = np.polynomial.legendre.leggauss(int(n_nodes))
+    n_nodes = as_count(n_nodes, "n_nodes", minimum=1)
+    x, w = np.polynomial.legendre.leggauss(n_nodes)
     return (x + 1.0) / 2.0, w / 2.0
 
 
@@ -297,7 +296,7 @@ def shapley_multilinear(table, n_nodes: int | None = None) -> np.ndarray:
     [2.0, 3.0]
     """
     table, L = _table_L(table)
-    n_nodes = math.ceil(L / 2) if n_nodes is None else int(n_nodes)
+    n_nodes = math.ceil(L / 2) if n_nodes is None else as_count(n_nodes, "n_nodes", minimum=1)
     ps, ws = gauss_legendre_01(n_nodes)
     D = marginal_polynomials(table)
     s = np.arange(L)
@@ -350,9 +349,8 @@ def shapley_permutation_mc(value: Callable, n_players: int, n_permutations: int,
     >>> est.values.tolist(), est.stderr.tolist()
     ([1.0, 2.0], [0.0, 0.0])
     """
-    L = int(n_players)
-    if L < 1 or int(n_permutations) < 2:
-        raise InputError(f"need n_players >= 1 and n_permutations >= 2, got {n_players}, {n_permutations}")
+    L = as_count(n_players, "n_players", minimum=1)
+    n_permutations = as_count(n_permutations, "n_permutations", minimum=2)
     rng = _rng(seed)
     v = _Cached(value, L)
     n_units = int(n_permutations) // 2 if antithetic else int(n_permutations)
@@ -410,10 +408,9 @@ def shapley_owen_mc(value: Callable, n_players: int, n_samples: int, *, n_nodes:
     >>> np.round(est.values, 12).tolist()
     [1.0, 2.0]
     """
-    L = int(n_players)
-    if L < 1 or int(n_samples) < 2:
-        raise InputError(f"need n_players >= 1 and n_samples >= 2, got {n_players}, {n_samples}")
-    n_nodes = math.ceil(L / 2) if n_nodes is None else int(n_nodes)
+    L = as_count(n_players, "n_players", minimum=1)
+    n_samples = as_count(n_samples, "n_samples", minimum=2)
+    n_nodes = math.ceil(L / 2) if n_nodes is None else as_count(n_nodes, "n_nodes", minimum=1)
     if nodes == "gauss-legendre":
         ps, ws = gauss_legendre_01(n_nodes)
     elif nodes == "midpoint":

@@ -31,7 +31,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .._validation import as_float_array
+from .._validation import as_float_array, as_scalar
 from ..errors import AssumptionError, InputError
 
 __all__ = [
@@ -395,8 +395,16 @@ def fisher_merge_point(optima, curvatures) -> np.ndarray:
     >>> fisher_merge_point([np.zeros(1), np.ones(1)], [np.ones(1), 3 * np.ones(1)]).tolist()
     [0.75]
     """
-    opts = [as_float_array(o, f"optima[{i}]", ndim=1) for i, o in enumerate(optima)]
+    opts = [as_float_array(o, f"optima[{i}]", ndim=1, nonempty=True) for i, o in enumerate(optima)]
+    curvatures = list(curvatures)
+    if not opts:
+        raise InputError("optima is empty: need at least one task")
+    if len(curvatures) != len(opts):
+        raise InputError(f"{len(opts)} optima but {len(curvatures)} curvatures")
     d = opts[0].shape[0]
+    for i, o in enumerate(opts):
+        if o.shape != (d,):
+            raise InputError(f"optima[{i}] has shape {o.shape}, optima[0] has {(d,)}")
     S = np.zeros((d, d))
     r = np.zeros(d)
     for i, c in enumerate(curvatures):
@@ -406,15 +414,63 @@ def fisher_merge_point(optima, curvatures) -> np.ndarray:
             raise InputError(f"curvatures[{i}] has shape {H.shape}, expected ({d}, {d})")
         S += H
         r += H @ opts[i]
-    return np.linalg.solve(S, r)
+    try:
+        return np.linalg.solve(S, r)
+    except np.linalg.LinAlgError:
+        raise AssumptionError("the summed curvature sum_i H_i is nonsingular (the merge point is unique): "
+                              "smallest |eigenvalue|", float(np.min(np.abs(np.linalg.eigvalsh((S + S.T) / 2)))),
+                              0.0, relation=">") from None
 
 
 # --------------------------------------------------------------------------------------------- Eq. 13
 def _check_eps(eps: float) -> float:
-    eps = float(eps)
-    if not (math.isfinite(eps) and 0.0 < eps <= 1.0):
-        raise InputError(f"eps must lie in (0, 1] (Eq. 13: 'eps <= 1 is a small constant'), got {eps}")
+    try:
+        eps = as_scalar(eps, "eps", low=0.0, high=1.0, low_open=True)
+    except InputError:
+        raise InputError(f"eps must lie in (0, 1] (Eq. 13: 'eps <= 1 is a small constant'), got {eps!r}") from None
     return eps
+
+
+def _is_tensor(x) -> bool:
+    return type(x).__module__.startswith("torch") and hasattr(x, "detach")
+
+
+def _check_vectors(**named):
+    """Validate same-shape 1-d parameter vectors that go to a user's ``loss_fn``.
+
+    Tensors stay tensors (the loss may be differentiated through them); when one argument is a
+    tensor the others become tensors of its dtype and device, otherwise all become float64
+    arrays.  Refuses complex, non-finite, empty, non-1-d and mismatched vectors.
+    """
+    names = list(named)
+    tensors = [named[k] for k in names if _is_tensor(named[k])]
+    out = {}
+    if tensors:
+        import torch
+        ref = tensors[0]
+        for k in names:
+            x = named[k]
+            if not _is_tensor(x):
+                x = torch.as_tensor(as_float_array(x, k), dtype=ref.dtype, device=ref.device)
+            if x.is_complex():
+                raise InputError(f"{k} has complex dtype {x.dtype}; lintheory works on real arrays")
+            if x.ndim != 1:
+                raise InputError(f"{k} must be 1-dimensional (a flat parameter vector), got shape "
+                                 f"{tuple(x.shape)}")
+            if x.numel() == 0:
+                raise InputError(f"{k} is empty")
+            bad = int((~torch.isfinite(x.detach())).sum())
+            if bad:
+                raise InputError(f"{k} has {bad} non-finite entries (NaN or inf)")
+            out[k] = x
+    else:
+        for k in names:
+            out[k] = as_float_array(named[k], k, ndim=1, nonempty=True)
+    shapes = {k: tuple(v.shape) for k, v in out.items()}
+    if len(set(shapes.values())) > 1:
+        raise InputError("the parameter vectors must have one shape: " +
+                         ", ".join(f"{k} {v}" for k, v in shapes.items()))
+    return [out[k] for k in names]
 
 
 def fd_quadratic_form(loss_fn: Callable, theta, v, eps: float):
@@ -453,6 +509,7 @@ def fd_quadratic_form(loss_fn: Callable, theta, v, eps: float):
     8.0
     """
     eps = _check_eps(eps)
+    theta, v = _check_vectors(theta=theta, v=v)
     return (loss_fn(theta + eps * v) + loss_fn(theta - eps * v) - 2.0 * loss_fn(theta)) / (eps * eps)
 
 
@@ -564,6 +621,7 @@ def regularised_loss(loss_fn: Callable, theta_prev, delta, sched: PerturbationSc
     >>> round(regularised_loss(f, np.zeros(2), np.ones(2), s), 12)   # (1 + 2 * 0.1) * 2
     2.4
     """
+    theta_prev, delta = _check_vectors(theta_prev=theta_prev, delta=delta)
     theta = theta_prev + delta
     e = sched.eps
     return sched.p0 * loss_fn(theta) + (sched.lam / (e * e)) * (
@@ -582,6 +640,7 @@ def expected_perturbed_loss(loss_fn: Callable, theta_prev, delta, sched: Perturb
     >>> round(float(expected_perturbed_loss(f, np.zeros(2), np.ones(2), s)), 12)   # = regularised_loss(...)
     2.333333333333
     """
+    theta_prev, delta = _check_vectors(theta_prev=theta_prev, delta=delta)
     out = 0.0
     for val, p in zip(sched.values, sched.probs):
         out = out + p * loss_fn(theta_prev + (1.0 + val) * delta)
@@ -636,11 +695,12 @@ def pm_sequence(hessians: Sequence, centres: Sequence, theta0, *, constrain: boo
     >>> [round(a, 12) for a in out["alphas"]]          # a common Hessian gives 1, 1/2, 1/3
     [1.0, 0.5, 0.333333333333]
     """
-    th = as_float_array(theta0, "theta0", ndim=1)
+    th = as_float_array(theta0, "theta0", ndim=1, nonempty=True)
     Hs = [as_float_array(H, f"hessians[{i}]") for i, H in enumerate(hessians)]
-    cs = [as_float_array(c, f"centres[{i}]", ndim=1) for i, c in enumerate(centres)]
+    cs = [as_float_array(c, f"centres[{i}]", shape=th.shape) for i, c in enumerate(centres)]
     if len(Hs) != len(cs):
         raise InputError(f"{len(Hs)} Hessians but {len(cs)} centres")
+    shrink = as_scalar(shrink, "shrink", low=0.0, high=1.0, low_open=True)
     out = {"alphas": [], "unconstrained": [], "merged": [], "total_loss": []}
     optima = []
     for t in range(len(cs)):

@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 
+from .._validation import as_float_array
 from ..errors import InputError
 
 __all__ = [
@@ -82,8 +83,18 @@ def _check_data(data):
         X, y = data
     except (TypeError, ValueError):
         raise InputError("data must be a pair (X, y) of tensors with the same first dimension") from None
-    X = torch.as_tensor(X)
-    y = torch.as_tensor(y)
+    try:
+        X = torch.as_tensor(X)
+        y = torch.as_tensor(y)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise InputError(f"data must be a pair (X, y) of numeric tensors: {exc}") from None
+    for nm, t in (("X", X), ("y", y)):
+        if t.ndim == 0:
+            raise InputError(f"{nm} must have a first (example) dimension, got a 0-d tensor")
+        if t.is_complex():
+            raise InputError(f"{nm} has complex dtype {t.dtype}; lintheory works on real tensors")
+    if y.is_floating_point() and not torch.isfinite(y).all():
+        raise InputError("y has non-finite entries")
     if X.shape[0] != y.shape[0]:
         raise InputError(f"X has {X.shape[0]} examples but y has {y.shape[0]}")
     if X.shape[0] == 0:
@@ -213,7 +224,8 @@ def hvp_operator(model, loss_fn: Callable, data) -> Callable[[np.ndarray], np.nd
     theta = flat_params(model).clone()
 
     def hv(v):
-        vt = torch.as_tensor(np.asarray(v), dtype=theta.dtype, device=theta.device)
+        v = as_float_array(v.detach().cpu() if hasattr(v, "detach") else v, "v", shape=tuple(theta.shape))
+        vt = torch.as_tensor(v, dtype=theta.dtype, device=theta.device)
         return jvp(grad(f), (theta,), (vt,))[1].double().cpu().numpy()
 
     return hv
