@@ -145,6 +145,8 @@ def load_suite(name_or_spec: str) -> str:
             spec = str(path.resolve())
         else:
             name = spec.split(".", 1)[0]
+    if name in _LOADED and _LOADED[name] != spec:
+        raise SuiteError(f"suite {name!r} from {spec} is already loaded from {_LOADED[name]}")
     before = set(C._REGISTRY)
     token = C._LOADING.set((name, spec))
     try:
@@ -191,9 +193,9 @@ def _forget(C, before: set) -> None:
 
 
 def _import_path(name: str, path: str):
-    modname = f"lintheory_suite_{name}"
-    if modname in sys.modules:
-        return sys.modules[modname]
+    import zlib
+
+    modname = f"lintheory_suite_{name}_{zlib.crc32(path.encode()):08x}"
     spec = importlib.util.spec_from_file_location(modname, path)
     if spec is None or spec.loader is None:
         raise SuiteError(f"suite {path}: not an importable Python file")
