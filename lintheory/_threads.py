@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 
 __all__ = ["limited_threads", "single_threaded", "THREAD_ENV_VARS"]
 
@@ -39,7 +40,10 @@ def limited_threads(n: int = 1, *, blas: bool = True, torch: bool = True):
         Limit the BLAS/OpenMP pools (threadpoolctl) and the thread environment variables
         (for libraries loaded inside the block).
     torch : bool
-        Limit ``torch.set_num_threads``.
+        Limit ``torch.set_num_threads`` when torch is already imported.  torch is never
+        imported here (it costs about 2 s): a torch first imported inside the block reads
+        ``OMP_NUM_THREADS``, which is ``n`` there, so it starts with ``n`` threads too, and
+        keeps them after the block (its default is not known without it).
 
     Examples
     --------
@@ -52,14 +56,14 @@ def limited_threads(n: int = 1, *, blas: bool = True, torch: bool = True):
     saved_env = {k: os.environ.get(k) for k in THREAD_ENV_VARS}
     torch_mod = old_torch = None
     with contextlib.ExitStack() as stack:
-        if blas:
+        if blas or (torch and "torch" not in sys.modules):
             os.environ.update({k: str(n) for k in THREAD_ENV_VARS})
+        if blas:
             controller = _blas_controller()
             stack.enter_context(controller.limit(limits=n, user_api="blas"))
             stack.enter_context(controller.limit(limits=n, user_api="openmp"))
-        if torch:
-            import torch as torch_mod
-
+        if torch and "torch" in sys.modules:
+            torch_mod = sys.modules["torch"]
             old_torch = torch_mod.get_num_threads()
             if old_torch != n:
                 torch_mod.set_num_threads(n)
@@ -68,7 +72,7 @@ def limited_threads(n: int = 1, *, blas: bool = True, torch: bool = True):
         finally:
             if torch_mod is not None and torch_mod.get_num_threads() != old_torch:
                 torch_mod.set_num_threads(old_torch)
-            if blas:
+            if blas or torch:
                 for k, v in saved_env.items():
                     if v is None:
                         os.environ.pop(k, None)
