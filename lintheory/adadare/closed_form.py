@@ -647,6 +647,7 @@ def _as_numpy(x, name: str):
     zero-argument callable that loads it."""
     if callable(x) and not hasattr(x, "shape"):
         x = x()
+    refuse_complex(x, name)
     if hasattr(x, "detach") and hasattr(x, "cpu"):      # a torch tensor, without importing torch
         x = x.detach().cpu().double().numpy()
     return np.asarray(x, dtype=np.float64)
