@@ -9,11 +9,48 @@ from __future__ import annotations
 
 import sympy as sp
 
-from lintheory.claims import claim
+from lintheory.certify import exact as exact_certificate
+from lintheory.claims import Evidence, claim
 
 from . import symbolic_evidence
 
 SEED_001 = "001_9d292d09fb11dca7.txt"
+
+
+def _witness_value(expr):
+    """A nonzero exact value of a nonzero remainder: its free symbols set to small positive rationals."""
+    expr = sp.simplify(expr)
+    syms = sorted(expr.free_symbols, key=lambda x: x.name)
+    for shift in range(6):
+        point = {x: sp.Rational(2 + k + shift, 7 + 2 * k) for k, x in enumerate(syms)}
+        try:
+            val = sp.nsimplify(sp.simplify(expr.subs(point)))
+        except (ZeroDivisionError, ValueError):
+            continue
+        if val.is_finite and val != 0:
+            return val, {str(k): str(v) for k, v in point.items()}
+    raise ValueError(f"no rational witness found for the remainder {expr}")
+
+
+def step_evidence(residual, *, alternative=None, details=None) -> Evidence:
+    """:func:`symbolic_evidence` plus an exact certificate for a failing step (the remainder at a rational
+    point) and, with ``alternative=(name, residual_of_wrong_step)``, the discrimination record."""
+    ev = symbolic_evidence(residual, details=details)
+    if ev.counterexample is not None:
+        items = residual if isinstance(residual, (list, tuple)) else [residual]
+        first = next(r for r in (sp.simplify(x) for x in items) if r != 0)
+        val, point = _witness_value(first)
+        ev.certificate = exact_certificate(sp.Abs(val), note=f"|remainder| at the rational point {point} is {val}",
+                                           point=point)
+    if alternative is not None:
+        name, alt = alternative
+        alt_items = alt if isinstance(alt, (list, tuple)) else [alt]
+        nonzero = any(sp.simplify(x) != 0 for x in alt_items)
+        ev.discrimination = {"alternative": name, "gap": 1.0 if nonzero else 0.0, "tolerance": 0.0,
+                             "rejected": nonzero}
+        if not nonzero and ev.counterexample is None:
+            ev.inconclusive = f"the check cannot reject the alternative {name!r}"
+    return ev
 
 
 def _setup():
@@ -39,7 +76,7 @@ def _setup():
        form="printed", method="sympy: expand both sides (d = 2, t = 2, symbolic symmetric H_i)", expected="holds")
 def _expansion(ctx):
     al, p, v, th, Hs, A, B, C, J = _setup()
-    return symbolic_evidence(sp.expand(J - (A / 2 + al * C + al ** 2 * B / 2)))
+    return step_evidence(sp.expand(J - (A / 2 + al * C + al ** 2 * B / 2)))
 
 
 @claim(id="proofs.perturb_merge.eq24_stationary_point", paper=SEED_001, source="Appendix A.1, Eq. 22–24 = Eq. 8",
@@ -50,9 +87,9 @@ def _stationary(ctx):
     dJ = sp.expand(sp.diff(J, al))
     # dJ is linear in α: its root is -(constant term)/(α coefficient)
     if sp.degree(dJ, al) != 1:
-        return symbolic_evidence(sp.Integer(1), details={"derivative": str(dJ)})
+        return step_evidence(sp.Integer(1), details={"derivative": str(dJ)})
     slope, const = dJ.coeff(al, 1), dJ.coeff(al, 0)
-    return symbolic_evidence([sp.expand(const - C), sp.expand(slope - B), sp.expand(sp.diff(J, al, 2) - B)])
+    return step_evidence([sp.expand(const - C), sp.expand(slope - B), sp.expand(sp.diff(J, al, 2) - B)])
 
 
 @claim(id="proofs.perturb_merge.eq18_as_printed", paper=SEED_001, source="Appendix A.1, Eq. 18 (L322)",
@@ -63,7 +100,7 @@ def _stationary(ctx):
 def _eq18(ctx):
     al, p, v, th, Hs, A, B, C, J = _setup()
     printed = A / 2
-    return symbolic_evidence(sp.expand(sp.diff(printed, al) - sp.diff(J, al)))
+    return step_evidence(sp.expand(sp.diff(printed, al) - sp.diff(J, al)))
 
 
 @claim(id="proofs.perturb_merge.eq11_value", paper=SEED_001, source="Eq. 11 / Appendix A.2, Eq. 25–27",
@@ -75,7 +112,7 @@ def _eq11(ctx):
     B = sp.Symbol("B", positive=True)
     al = sp.Symbol("alpha", real=True)
     J = A / 2 + al * C + al ** 2 * B / 2
-    return symbolic_evidence(sp.simplify(J.subs(al, -C / B) - (A / 2 - C ** 2 / (2 * B))))
+    return step_evidence(sp.simplify(J.subs(al, -C / B) - (A / 2 - C ** 2 / (2 * B))))
 
 
 @claim(id="proofs.perturb_merge.eq30_cauchy_schwarz", paper=SEED_001, source="Appendix A.2, Eq. 28–31",
@@ -93,7 +130,7 @@ def _cs(ctx):
     u = sp.Matrix.vstack(*[L.T * ai for ai, L in zip(a, Ls)])
     w = sp.Matrix.vstack(*[L.T * v for L in Ls])
     lag = sum((u[k] * w[m] - u[m] * w[k]) ** 2 for k in range(4) for m in range(k + 1, 4))
-    return symbolic_evidence([sp.expand(C - (u.T * w)[0]), sp.expand(A * B - C ** 2 - lag)])
+    return step_evidence([sp.expand(C - (u.T * w)[0]), sp.expand(A * B - C ** 2 - lag)])
 
 
 @claim(id="proofs.perturb_merge.alpha2_unit_interval", paper=SEED_001, source="Eq. 8 at t = 2 (not in the paper)",
@@ -107,7 +144,8 @@ def _alpha2(ctx):
     alpha = (-C / B).subs(sub)
     a2 = (v.T * Hs[1] * v)[0]
     c1 = (v.T * Hs[0] * v)[0]
-    return symbolic_evidence(sp.simplify(alpha - a2 / (a2 + c1)))
+    return step_evidence(sp.simplify(alpha - a2 / (a2 + c1)),
+                         alternative=("alpha_2 = c1/(a2 + c1) (the tasks swapped)", sp.simplify(alpha - c1 / (a2 + c1))))
 
 
 @claim(id="proofs.perturb_merge.common_hessian_one_over_t", paper=SEED_001, source="Eq. 8 (not in the paper)",
@@ -124,7 +162,8 @@ def _common(ctx):
     den = 4 * (v.T * H * v)[0]
     alpha = sp.simplify(num / den)
     merged = prev + alpha * v
-    return symbolic_evidence([alpha - sp.Rational(1, 4)] + list(sp.simplify(merged - (th[0] + th[1] + th[2] + th[3]) / 4)))
+    return step_evidence([alpha - sp.Rational(1, 4)] + list(sp.simplify(merged - (th[0] + th[1] + th[2] + th[3]) / 4)),
+                         alternative=("alpha_t = 1/(t-1) (off by one)", alpha - sp.Rational(1, 3)))
 
 
 @claim(id="proofs.perturb_merge.eq13_fd_taylor", paper=SEED_001, source="Eq. 13 (L119–121)",
@@ -137,7 +176,9 @@ def _fd(ctx):
     c = sp.symbols("c0:8", real=True)
     g = lambda s: sum(c[k] * s ** k / sp.factorial(k) for k in range(8))  # noqa: E731
     fd = (g(e) + g(-e) - 2 * g(0)) / e ** 2
-    return symbolic_evidence(sp.expand(fd - (c[2] + e ** 2 * c[4] / 12 + e ** 4 * c[6] / 360)))
+    return step_evidence(sp.expand(fd - (c[2] + e ** 2 * c[4] / 12 + e ** 4 * c[6] / 360)),
+                         alternative=("leading error eps^2/24 times the 4th derivative", sp.expand(fd - (c[2] + e ** 2 * c[4] / 24
+                                                                                      + e ** 4 * c[6] / 360))))
 
 
 @claim(id="proofs.perturb_merge.eq16_expectation", paper=SEED_001, source="Eq. 14–16 (L124–134)",
@@ -155,7 +196,7 @@ def _expect(ctx):
     g = lambda s: g0 + g1 * (s - 1) + g2 * (s - 1) ** 2 / 2  # noqa: E731
     ex = (1 - pp - pm) * g(1) + pp * g(1 + e) + pm * g(1 - e)
     r2 = sp.expand(ex - (g0 + (pp - pm) * e * g1 + (pp + pm) * e ** 2 * g2 / 2))
-    return symbolic_evidence([sp.simplify(r1), r2])
+    return step_evidence([sp.simplify(r1), r2])
 
 
 @claim(id="proofs.perturb_merge.perturb_quadratic_fixed_point", paper=SEED_001, source="Alg. 1 lines 6–9 (our derivation)",
@@ -170,5 +211,6 @@ def _fixed(ctx):
     through = sum(q * (1 + s) * h * ((1 + s) * De - D) for s, q in outcomes)
     stop = sum(q * h * ((1 + s) * De - D) for s, q in outcomes)
     fp = sp.solve(sp.Eq(through, 0), De)
-    return symbolic_evidence([sp.expand(through - h * ((1 + 2 * lam) * De - D)), sp.expand(stop - h * (De - D)),
-                              sp.simplify(fp[0] - D / (1 + 2 * lam))])
+    return step_evidence([sp.expand(through - h * ((1 + 2 * lam) * De - D)), sp.expand(stop - h * (De - D)),
+                              sp.simplify(fp[0] - D / (1 + 2 * lam))],
+                         alternative=("fixed point D/(1+lambda)", sp.simplify(fp[0] - D / (1 + lam))))

@@ -10,9 +10,10 @@ import numpy as np
 
 __all__ = ["alpha_eq8", "bound_eq12", "perturbation_probs_eq15", "FIRST_TERM_DOMINATES_RATIO"]
 
-#: Our reading of "the first term dominates" (Appendix A.2, L355/L383): the dropped second term of Eq. 11 is at most
-#: half the kept first term, i.e. the bound ½A is within a factor 2 of J(α*).  The paper gives no number.
-FIRST_TERM_DOMINATES_RATIO = 0.5
+#: "The first term dominates" (Appendix A.2) in the paper's own words: "the second term is always less than or
+#: equal to the first" (L363, L383), i.e. second / first <= 1 (Eq. 31).  An earlier reading of ours used 1/2, a
+#: threshold the paper never states.
+FIRST_TERM_DOMINATES_RATIO = 1.0
 
 
 def alpha_eq8(theta_prev, optima, curvatures, delta) -> float:
