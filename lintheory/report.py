@@ -35,12 +35,18 @@ __all__ = ["build_report", "write_report", "atomic_write_text", "check_out_dir",
 
 def versions() -> dict:
     """Versions of python, numpy, scipy, cvxpy and torch (``None`` when not importable)."""
+    import sys
+    from importlib.metadata import PackageNotFoundError, version
+
     out = {"python": platform.python_version()}
     for name in ("numpy", "scipy", "cvxpy", "torch"):
-        try:
-            mod = __import__(name)
+        mod = sys.modules.get(name)
+        if mod is not None:
             out[name] = getattr(mod, "__version__", "unknown")
-        except Exception:  # pragma: no cover - all are core dependencies
+            continue
+        try:  # the installed distribution's version, without importing it (torch: 2 s)
+            out[name] = version(name)
+        except PackageNotFoundError:  # pragma: no cover - all are core dependencies
             out[name] = None
     return out
 
