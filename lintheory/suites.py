@@ -60,6 +60,9 @@ class SuiteError(InputError):
 _ENTRY_POINTS: dict[str, str] | None = None
 _LOADED: dict[str, str] = {}  # name -> spec (module name or file path)
 _EXTRA: dict[str, str] = {}  # loaded with --suite / by path, name -> spec
+#: every suite imported in this process: spec -> (name, its claims); a module is
+#: executed once, so a suite loaded again (into a fresh registry) gets its claims back
+_IMPORTED: dict[str, tuple] = {}
 _LOADING: ContextVar[bool] = ContextVar("lintheory_suites_loading", default=False)
 
 
@@ -147,6 +150,13 @@ def load_suite(name_or_spec: str) -> str:
             name = spec.split(".", 1)[0]
     if name in _LOADED and _LOADED[name] != spec:
         raise SuiteError(f"suite {name!r} from {spec} is already loaded from {_LOADED[name]}")
+    if spec in _IMPORTED:  # imported before (the registry was replaced since, e.g. by a test)
+        name, claims = _IMPORTED[spec]
+        C._REGISTRY.update(claims)
+        _LOADED[name] = spec
+        if name not in eps:
+            _EXTRA[name] = spec
+        return name
     before = set(C._REGISTRY)
     token = C._LOADING.set((name, spec))
     try:
@@ -181,6 +191,7 @@ def load_suite(name_or_spec: str) -> str:
                          f"own name (ids must start with '{name}.')")
     for cid in new:
         C._REGISTRY[cid] = dataclasses.replace(C._REGISTRY[cid], suite=name)
+    _IMPORTED[spec] = (name, {cid: C._REGISTRY[cid] for cid in new})
     _LOADED[name] = spec
     if name not in eps:
         _EXTRA[name] = spec
