@@ -230,8 +230,18 @@ def _f12(ctx):
         G1, G2 = cf.full_fit(*a, X, Y), sv.full_lstsq(*a, X, Y)[0]
         sc = 1 + np.abs(F1).max() + np.abs(V1).max()
         return max(np.abs(F1 - F2).max(), np.abs(V1 - V2).max(), np.abs(G1 - G2).max()) / sc
+
+    def wrong(cfg):   # V^T = (K U_S)^+ C^ A^+ : one dagger of (A^+)^2 lost, as in the printed proof of F.17
+        inst = build(cfg)
+        X, Y = sample_id(inst, cfg["n"], cfg["seed"] + 1)
+        p = inst.parts
+        C, Sz = cf.sample_stats(p, X, Y)
+        Fw = p.W_pre + cf.projector(p.K[:, inst.channels], "K U_S") @ C @ cf._sz_inverse(Sz)[1] @ p.W_low
+        F2 = sv.s2ft_lstsq(inst.layers, inst.ell, inst.channels, X, Y)[0]
+        return np.abs(Fw - F2).max() / (1 + np.abs(F2).max())
     return sweep(_configs(ctx, 80, 2000, bottleneck=_coin, singular_sigma=_coin,
-                          n=lambda g: int(g.integers(3, 41))), ev, EXACT_TOL, size=_size)
+                          n=lambda g: int(g.integers(3, 41))), ev, EXACT_TOL, size=_size,
+                 alternative=("V^T = (K U_S)^+ C^ A^+ (one dagger of (A^+)^2 lost)", wrong))
 
 
 @claim(id="s2ft.lemmaF9.closed_form_equals_gd", paper=SEED, source="Lemma F.9",
@@ -308,7 +318,19 @@ def _s2ft_half(ctx, factored, which):
         e2 = cf.epsilon2_min(*a)
         return max(_ident(lhs, d["rhs"]), _ineq(lhs, cf.s2ft_ood_bound_sharp(*a)),
                    _ineq(cf.s2ft_ood_bound_sharp(*a), (1 + e2) * d["E_pre"]))
-    return sweep(_configs(ctx, 80, 3000, factored=factored, bottleneck=_coin), ev, EXACT_TOL, size=_size)
+
+    def wrong(cfg):
+        inst = build(cfg)
+        a = (inst.layers, inst.ell, inst.channels, inst.B_in, inst.B_out, inst.sigma_in)
+        lhs = _population(inst)["s2ft"][1]
+        d = cf.s2ft_ood_identity(*a)
+        if which == "sharp":      # the identity without its + ||P''(X_o - Y) P||^2 term
+            return _ident(lhs, d["E_pre"] - d["minus"])
+        return _ineq(lhs, d["E_pre"])   # the bound with 1 in place of 1 + 3 eps^2
+    alt = ("the identity without + ||P''_S (X_o - Y) P||^2" if which == "sharp" else
+           "E_out(S²FT) <= E_out(pre) (the eps term dropped)")
+    return sweep(_configs(ctx, 80, 3000, factored=factored, bottleneck=_coin), ev, EXACT_TOL, size=_size,
+                 alternative=None if which == "printed" and factored is True else (alt, wrong))
 
 
 @claim(id="s2ft.thm4_2.s2ft_half.printed", paper=SEED, source="Theorem 4.2 / F.8 (L146–148, L576–580)",
@@ -745,8 +767,17 @@ def _nfl(ctx):
         shift = np.sqrt(cf.label_shift(inst.B_in, inst.B_out, inst.sigma_in))
         return max(-cf.no_free_lunch_slack(F, inst.B_in, inst.B_out, inst.sigma_in) / (1 + shift)
                    for F in fits.values())
+
+    def wrong(cfg):   # without the square roots: E_in + E_out >= ||shift||^2 (false at the midpoint map)
+        inst = build(cfg)
+        sh = cf.label_shift(inst.B_in, inst.B_out, inst.sigma_in)
+        mid = (inst.B_in + inst.B_out) / 2
+        fits = dict(inst.population_fits(), midpoint=mid)
+        return max((sh - cf.excess_risk(F, inst.B_in, inst.sigma_in) - cf.excess_risk(F, inst.B_out, inst.sigma_in))
+                   / (1 + sh) for F in fits.values())
     return sweep(_configs(ctx, 80, 3000, bottleneck=_coin, factored=_coin, n=lambda g: int(g.integers(5, 61))),
-                 ev, EXACT_TOL, size=_size)
+                 ev, EXACT_TOL, size=_size,
+                 alternative=("E_in + E_out >= ||(B_o - B_i) Sigma^{1/2}||^2 (no square roots)", wrong))
 
 
 @claim(id="s2ft.order.monotone_and_ranked", paper=SEED, source="note §3.1 (Lemma F.14 / F.17 consequences)",
@@ -778,7 +809,12 @@ def _order(ctx):
                 errs.append(_ineq(e, prev))
             prev = e
         return max(errs)
-    return sweep(_configs(ctx, 60, 2000, bottleneck=_coin, factored=_coin), ev, EXACT_TOL, size=_size)
+
+    def wrong(cfg):   # the ranking of Lemma F.14's middle inequality: E(LoRA_r) <= E(S²FT_S)
+        R = _population(build(cfg))
+        return _ineq(R["lora"][0], R["s2ft"][0])
+    return sweep(_configs(ctx, 60, 2000, bottleneck=_coin, factored=_coin), ev, EXACT_TOL, size=_size,
+                 alternative=("E(LoRA) <= E(S²FT) in distribution (F.14's middle inequality)", wrong))
 
 
 @claim(id="s2ft.lemmaG1.explicit_constant", paper=SEED, source="Lemma G.1 (L973–996)",
@@ -803,9 +839,13 @@ def _g1(ctx):
         b = pr.lemma_g1_bound(A, A + E, s)
         if not b["applies"]:
             raise Inconclusive("hypotheses of Lemma G.1 not met")
+        if cfg.get("wrong"):     # truncation taken as 1-Lipschitz: ||SVD_s(B) - SVD_s(A)||_F <= m
+            m_ = min(np.sqrt(s) * np.linalg.norm(E, 2), np.linalg.norm(E))
+            return _ineq(b["lhs"], m_)
         return _ineq(b["lhs"], b["rhs"])
     return sweep(_configs(ctx, 300, 20000, m=lambda g: int(g.integers(2, 7)), n=lambda g: int(g.integers(2, 7)),
-                          near_tie=_coin), ev, EXACT_TOL)
+                          near_tie=_coin), ev, EXACT_TOL,
+                 alternative=("||SVD_s(B) - SVD_s(A)||_F <= m (no eigengap factor)", lambda c: ev(dict(c, wrong=True))))
 
 
 # ----------------------------------------------------------------------------- finite n: Monte Carlo
@@ -949,7 +989,7 @@ def _train_gd(ctx):
 
     inst = _train_instance(ctx)
     a = (inst.layers, inst.ell)
-    errs, det = [], {}
+    errs, det, alt = [], {}, []
     for n in (ctx.pick(40, 200), 3):
         X, Y = sample_id(inst, n, ctx.seed + n)
         refs = {"full": cf.full_fit(*a, X, Y), "s2ft": cf.s2ft_fit(*a, inst.channels, X, Y)}
@@ -964,7 +1004,13 @@ def _train_gd(ctx):
             e = float(np.abs(res.F - ref).max() / (1 + np.abs(ref).max()))
             det[f"{m}_n{n}"] = {"error": e, "steps": res.steps}
             errs.append(e)
-    return Evidence(instances=len(errs), max_error=max(errs), tolerance=GD_TOL, details=det)
+            if m in ("s2ft", "full"):   # the other adapter's min-norm map standing for this one's
+                other = refs["full" if m == "s2ft" else "s2ft"]
+                alt.append(float(np.abs(res.F - other).max() / (1 + np.abs(other).max())))
+    gap = min(alt) / GD_TOL
+    return Evidence(instances=len(errs), max_error=max(errs), tolerance=GD_TOL, details=det,
+                    discrimination={"alternative": "the full-layer min-norm map for S²FT's (and S²FT's for full)",
+                                    "gap": gap * GD_TOL, "tolerance": GD_TOL, "rejected": bool(gap > 1)})
 
 
 @claim(id="s2ft.train.adam_same_erm", paper=SEED, source="note §3.2 (what survives without the min-norm bias)",
@@ -997,4 +1043,8 @@ def _train_adam(ctx):
         errs.append(abs(res.loss - loss_ref) / (1 + loss_ref))
         if n >= inst.parts.d_in:
             errs.append(gap_map / (1 + np.abs(ref).max()))
-    return Evidence(instances=len(errs), max_error=max(errs), tolerance=ADAM_TOL, details=det)
+        else:
+            alt_gap = gap_map / (1 + np.abs(ref).max())
+    return Evidence(instances=len(errs), max_error=max(errs), tolerance=ADAM_TOL, details=det,
+                    discrimination={"alternative": "Adam reaching the min-norm map also when n < d_{ell-1}",
+                                    "gap": alt_gap, "tolerance": ADAM_TOL, "rejected": bool(alt_gap > ADAM_TOL)})
