@@ -46,7 +46,7 @@ def test_every_erratum_names_a_kind_and_a_corrected_claim():
 
 
 def test_f11_family_certificate_is_exact_and_reading_dependent():
-    cfg = {"family": "one_layer", "seed": 2, "p": 2, "r": 1, "c": 10, "eta": 0.9}
+    cfg = {"family": "one_layer", "seed": 3, "p": 3, "r": 1, "c": 14, "eta": 0.9}
     cert1 = C._f11_certify(1)(cfg)     # as converted: rho ||G||_op
     cert2 = C._f11_certify(2)(cfg)     # with the square
     assert cert1["method"] == "exact" and cert1["violation_lower_bound"] > 0
