@@ -48,9 +48,11 @@ def errata_data(suites: Sequence[str] | None = None) -> dict[str, dict]:
     :class:`InputError` when an entry's ``kind`` is not one of ``ERRATUM_KINDS``, its
     ``corrected`` claim does not exist, or a claim names an erratum that is not there.
     """
-    reg = registry(suites)
+    # errata live in any data file of any suite (a proof step may name its paper's
+    # erratum), so read them all; keep those named by the selected suites' claims
+    reg = registry()
     claims = [c for c in reg.values() if suites is None or c.group in suites]
-    data = _data_of(claims)
+    data = _data_of(reg.values())
     for c in claims:
         if c.erratum is None:
             continue
@@ -65,6 +67,8 @@ def errata_data(suites: Sequence[str] | None = None) -> dict[str, dict]:
             raise InputError(f"erratum {eid}: corrected claim {cor!r} is not registered")
         e.setdefault("claims", [])
         e["id"] = eid
+    if suites is not None:
+        data = {k: v for k, v in data.items() if v["claims"]}
     return dict(sorted(data.items()))
 
 
@@ -194,3 +198,93 @@ def to_markdown(errata: list[dict], *, heading: str | None = "Errata") -> str:
             lines.append(f"- replay: `{e['replay']}`")
         lines.append("")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------ generated tables in the docs
+
+#: the README / docs blocks between these markers are generated (``python -m lintheory.errata``)
+BEGIN, END = "<!-- errata:begin {name} -->", "<!-- errata:end {name} -->"
+_PAPER_SUITES = ("svm", "lora_margin", "s2ft", "adadare", "perturb_merge", "coto")
+
+
+def summary_markdown(suites: Sequence[str] = _PAPER_SUITES) -> str:
+    """The README's results table: per suite, its claims and the errata of its paper.
+
+    Built from the registry (forms and expected verdicts, which ``lintheory verify``
+    confirms at exit 0) and the errata data -- no hand-typed numbers.
+    """
+    reg = registry(list(suites) + ["proofs"])
+    data = errata_data(list(suites) + ["proofs"])
+    rows = ["| suite | claims (+ proof steps) | printed | refuted printed statements | errata (one per defect) |",
+            "|---|---|---|---|---|"]
+    for s in suites:
+        cs = [c for c in reg.values() if c.group == s]
+        ps = [c for c in reg.values() if c.group == "proofs" and c.id.split(".")[1] == s]
+        printed = [c for c in cs + ps if c.form == "printed"]
+        refuted = [c for c in printed if c.expected == "fails"]
+        errs = sorted({c.erratum for c in refuted if c.erratum})
+        rows.append(f"| {s} | {len(cs)} (+{len(ps)}) | {len(printed)} | {len(refuted)} | "
+                    + (", ".join(f"{e} ({data[e]['kind']})" for e in errs) or "—") + " |")
+    return "\n".join(rows)
+
+
+def paper_errata_markdown(suite: str) -> str:
+    """A paper page's errata table: one row per erratum of ``suite`` (and its proof steps)."""
+    reg = registry([suite, "proofs"])
+    data = errata_data([suite, "proofs"])
+    mine = {eid: e for eid, e in data.items()
+            if any(cid.split(".")[0] == suite or (cid.startswith("proofs.") and cid.split(".")[1] == suite)
+                   for cid in e["claims"])}
+    if not mine:
+        return "No printed statement of this paper is refuted."
+    rows = ["| erratum | where (seed lines) | kind | what is wrong | claims | corrected by |",
+            "|---|---|---|---|---|---|"]
+    for eid, e in sorted(mine.items(), key=lambda kv: min((reg[c].lines or (0, 0))[0] for c in kv[1]["claims"])):
+        cl = [reg[c] for c in e["claims"]]
+        lo = min(c.lines[0] for c in cl if c.lines)
+        hi = max(c.lines[1] for c in cl if c.lines)
+        rows.append(f"| {eid} | {_cell(cl[0].source)} (L{lo}–{hi}) | {e['kind']} | {_cell(e.get('what', ''))} | "
+                    + ", ".join(f"`{c.id}`" for c in cl) + f" | `{e.get('corrected')}` |")
+    return "\n".join(rows)
+
+
+def render_block(text: str, name: str, body: str) -> str:
+    """``text`` with the block ``name`` between its markers replaced by ``body``."""
+    b, e = BEGIN.format(name=name), END.format(name=name)
+    if b not in text or e not in text:
+        raise InputError(f"no generated block {name!r} (markers {b} ... {e})")
+    head, rest = text.split(b, 1)
+    _, tail = rest.split(e, 1)
+    return f"{head}{b}\n{body}\n{e}{tail}"
+
+
+def generated_files(root) -> dict:
+    """``{path: new text}`` for the README and every paper page that carries errata markers."""
+    from pathlib import Path
+
+    root = Path(root)
+    out = {}
+    readme = root / "README.md"
+    if readme.is_file() and BEGIN.format(name="summary") in readme.read_text(encoding="utf-8"):
+        out[readme] = render_block(readme.read_text(encoding="utf-8"), "summary", summary_markdown())
+    for suite in _PAPER_SUITES:
+        page = root / "docs" / "papers" / f"{suite}.md"
+        if page.is_file() and BEGIN.format(name=suite) in page.read_text(encoding="utf-8"):
+            out[page] = render_block(page.read_text(encoding="utf-8"), suite, paper_errata_markdown(suite))
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m lintheory.errata [ROOT]``: rewrite the generated errata blocks of the docs."""
+    import sys
+
+    root = (argv if argv is not None else sys.argv[1:]) or ["."]
+    for path, text in generated_files(root[0]).items():
+        if path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+            print(f"updated {path}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
