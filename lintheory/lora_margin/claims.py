@@ -347,7 +347,7 @@ def _zero_threshold_configs(ctx):
     return [{"K": K, "Kb": Kb, "n": n, "seed": int(rng.integers(2**31))} for K, Kb, n in sizes]
 
 
-@claim(id="lora_margin.thm3_1.zero_threshold.printed", paper=SEED, source="Theorem 3.1(i) (L256); also 3.2(i), E.1, G.1",
+@claim(id="lora_margin.thm3_1.zero_threshold.printed", paper=SEED, source="Theorem 3.1(i) (L242); also 3.2(i), E.1, G.1",
        statement=r"$B^*A^* = 0$ for $\lambda\ge 1/(K\sqrt n)$ (read also with a lost bar: $1/(\bar K\sqrt n)$; "
                  r"and with the summed CE of eq. (1))",
        form="printed",
@@ -414,7 +414,7 @@ def _crit_configs(ctx):
     return [{"K": K, "Kb": Kb, "n": n, "seed": i} for i, (K, Kb, n) in enumerate(sizes)]
 
 
-@claim(id="lora_margin.thm3_1.lambda_crit.printed", paper=SEED, source="Theorem 3.1 (L249)",
+@claim(id="lora_margin.thm3_1.lambda_crit.printed", paper=SEED, source="Theorem 3.1 (L235)",
        statement=r"$\lambda_{crit}\in(0, 1/(K\sqrt n))$: for $\lambda$ just above the upper end the optimum has "
                  r"$c_\lambda = 0$, and (K̄ < K) a low regime with $c_\lambda > 0$ exists below it",
        form="printed",
@@ -490,7 +490,7 @@ def _mid_configs(ctx):
     return out
 
 
-@claim(id="lora_margin.thm3_1.intermediate_ab.printed", paper=SEED, source="Theorem 3.1(ii) (L258) / E.1(ii) (L1031)",
+@claim(id="lora_margin.thm3_1.intermediate_ab.printed", paper=SEED, source="Theorem 3.1(ii) (L244) / E.1(ii) (L1031)",
        statement=r"intermediate regime: $a_\lambda=\Theta_\lambda/(\sqrt K n)$, $b_\lambda=\Theta_\lambda/(K\sqrt K n)$, "
                  r"$c_\lambda=0$ in (7) (E.1: $\Theta/\sqrt{Kn}$, $\Theta/(\bar K\sqrt{Kn})$; bars restored: "
                  r"$\Theta/\sqrt{\bar Kn}$, $\Theta/(\bar K\sqrt{\bar Kn})$)",
@@ -514,7 +514,7 @@ def _ab_printed(ctx):
             K, Kb, n, lam = cfg["K"], cfg["Kb"], cfg["n"], cfg["lam"]
             p, q, _ = _iv_gaps(K, Kb, n, lam)
             th = _iv_template(K, Kb, n, p, q)[3]
-            if reading == "main text L258":
+            if reading == "main text L244":
                 a, b = th / (iv.sqrt(K) * n), th / (K * iv.sqrt(K) * n)
             elif reading == "Theorem E.1 L1031":
                 a, b = th / iv.sqrt(K * n), th / (Kb * iv.sqrt(K * n))
@@ -559,7 +559,7 @@ def _ab_corrected(ctx):
     return sweep(_mid_configs(ctx), ev, CVXPY_TOL, alternative=("the printed a, b with b/a = 1/Kb", alt))
 
 
-@claim(id="lora_margin.thm3_1.eq8_alignment", paper=SEED, source="Theorem 3.1(ii), eq. (8) (L261); E.1 eq. (22)",
+@claim(id="lora_margin.thm3_1.eq8_alignment", paper=SEED, source="Theorem 3.1(ii), eq. (8) (L247); E.1 eq. (22) (L1034)",
        statement=r"intermediate regime: $B^*A^* = \frac{\Theta_\lambda}{\sqrt{\bar Kn}}"
                  r"\big(\begin{smallmatrix}M_{\bar K}\\0\end{smallmatrix}\otimes\mathbf 1_n^\top\big)X_{ft}^\top$",
        form="printed", method="cvxpy/SCS optimum vs (8) with the measured Theta; relative max-abs error; readings: "
@@ -578,7 +578,7 @@ def _eq8(ctx):
                                     ("Theta/(sqrt(K) n) as printed in the main text", "literal"))})
 
 
-@claim(id="lora_margin.eq26.intermediate_product", paper=SEED, source="Lemma E.4 eq. (26) (L1169), (27), (29) (L1174), G.1(ii)",
+@claim(id="lora_margin.eq26.intermediate_product", paper=SEED, source="Lemma E.4 eq. (26) (L1169), (27) (L1240), (29) (L1318), G.1(ii) (L1607)",
        statement=r"intermediate regime: $B^*A^*=\frac{\rho_\lambda}{\sqrt{\bar Kn(\bar K-1)}}"
                  r"\big(\begin{smallmatrix}M_{\bar K}\\0\end{smallmatrix}\otimes\mathbf 1_n^\top\big)$ with "
                  r"$\rho_\lambda=\|B^*A^*\|_*$, and $\Theta_\lambda=\rho_\lambda/\sqrt{\bar K-1}$",
@@ -613,7 +613,7 @@ def _svm_direction(K, Kb, n):
     return res.W / np.linalg.norm(res.W)         # (K, N): logits of the unit-norm K-class SVM
 
 
-@claim(id="lora_margin.thm3_1.limit_direction.printed", paper=SEED, source="Theorem 3.1(iii), eq. (9) (L266)",
+@claim(id="lora_margin.thm3_1.limit_direction.printed", paper=SEED, source="Theorem 3.1(iii), eq. (9) (L251)",
        statement=r"$\lim_{\lambda\to0}B^*A^*/\|B^*A^*\|_F = \sqrt{1/(nK)}\,(M_K^{(\bar K)}\otimes\mathbf 1_n^\top)X_{ft}^\top$"
                  r" (read also as $\sqrt{1/(n\bar K)}$: a bar lost in the conversion)",
        form="printed",
@@ -689,7 +689,7 @@ def _rho_at_crit(K, Kb, n, norm="nuc"):
     return 0.5 * sum(vals), abs(vals[0] - vals[1])
 
 
-@claim(id="lora_margin.lemmaE4.rho_crit.printed", paper=SEED, source="Lemma E.4 (L1023)",
+@claim(id="lora_margin.lemmaE4.rho_crit.printed", paper=SEED, source="Lemma E.4 (L1135)",
        statement=r"$\rho_{crit}=\sqrt{n\bar K(\bar K-1)}\log\big(\sqrt{K/(K-\bar K)}+1\big)$ is the value of "
                  r"$\rho_\lambda$ at the low/intermediate boundary",
        form="printed", method="norm of the cvxpy/SCS optimum at lam_crit*(1 +- 1e-6); relative error; readings: "
@@ -750,11 +750,11 @@ def _eq28_configs(ctx):
     return out
 
 
-@claim(id="lora_margin.eq28.printed", paper=SEED, source="Appendix E, eq. (28) (L1114); Theorem 3.1(ii) (L258)",
+@claim(id="lora_margin.eq28.printed", paper=SEED, source="Appendix E, eq. (28) (L1274); Theorem 3.1(ii) (L244)",
        statement=r"$\rho_\lambda$ (intermediate regime) is the root of the printed equation (28)",
        form="printed",
        method="Brent root of the printed equation vs the norm of the cvxpy/SCS optimum; relative error; readings: "
-              "(28) as numbered (L1114) and its first line (L1110), each with the root rho_lambda = nuclear norm, "
+              "(28) as numbered (L1274) and its first line (L1272), each with the root rho_lambda = nuclear norm, "
               "and (28) with the root Theta_lambda (Theorem 3.1(ii) says Theta is the root)",
        expected="fails")
 def _eq28p(ctx):
@@ -781,8 +781,8 @@ def _eq28p(ctx):
                                                    "nonzero, so it is not a root")
         return ev, cert
     out = {}
-    for name, line, norm in (("(28) L1114, root rho", 2, "nuc"), ("(28) first line L1110, root rho", 1, "nuc"),
-                             ("(28) L1114, root Theta (Theorem 3.1(ii))", 2, "fro")):
+    for name, line, norm in (("(28) L1274, root rho", 2, "nuc"), ("(28) first line L1272, root rho", 1, "nuc"),
+                             ("(28) L1274, root Theta (Theorem 3.1(ii))", 2, "fro")):
         ev, cert = make(line, norm)
         out[name] = sweep(_eq28_configs(ctx), ev, MARGIN_TOL, certify=cert)
     return by_reading(out)
@@ -922,7 +922,7 @@ def _rank_sharp(ctx):
     return sweep(cfgs, ev, 1e-7, alternative=("r = Kb - 1 suffices in every regime", alt))
 
 
-@claim(id="lora_margin.eq16.nuclear_coefficient.printed", paper=SEED, source="eq. (16) (L363)",
+@claim(id="lora_margin.eq16.nuclear_coefficient.printed", paper=SEED, source="eq. (16) (L365)",
        statement=r"LoRA (6) is equivalent to $\min\mathrm{CE}(W)+\frac\lambda2\|W-W_{pre}\|_*$",
        form="printed",
        method="torch-trained LoRA product vs the cvxpy/SCS minimiser of CE + (lam/2)||Z||_*; relative max-abs error",
@@ -1032,7 +1032,7 @@ def _below_configs(ctx):
             for i, (K, Kb, n) in enumerate(sizes) for f in ctx.pick([0.01, 0.6], [1e-3, 0.01, 0.1, 0.3, 0.6, 0.9])]
 
 
-@claim(id="lora_margin.thm3_2.ft_margin.printed", paper=SEED, source="Theorem 3.2(ii) (L326), stated for K̄ = K (L304-305)",
+@claim(id="lora_margin.thm3_2.ft_margin.printed", paper=SEED, source="Theorem 3.2(ii) (L321), stated for K̄ = K (L294-295)",
        statement=r"for $\lambda<1/(K\sqrt n)$: $\gamma_{ft,\lambda}=\gamma^*_{ft}$, the largest normalised margin a "
                  r"linear classifier achieves on $D_{ft}$ ($1/\sqrt{n(K-1)}$ when $\bar K=K$, Theorem D.1)",
        form="printed",
@@ -1106,7 +1106,7 @@ def _g1_configs(ctx):
 
 
 @claim(id="lora_margin.thmG1.low_regime_margin.printed", paper=SEED,
-       source="Theorem G.1(ii)-(iii) (L1426-1429), gamma*_ft of L1589-1590",
+       source="Theorem G.1(ii)-(iii) (L1607-1611), gamma*_ft of L1589-1590",
        statement=r"Theorem G.1: $\gamma_{ft,\lambda}=\gamma^*_{ft}$ in the intermediate regime (ii) and "
                  r"$\gamma_{ft,\lambda}<\gamma^*_{ft}$ in the low regime (iii), for one $\gamma^*_{ft}$",
        form="printed",
@@ -1139,7 +1139,7 @@ def _g1p(ctx):
         return ev, cert
     out = {}
     for name, kind in (("padded Kb-class SVM (Appendix G, L1589)", "padded"),
-                       ("max margin of any K-row classifier (Theorem 3.2, L314)", "K"),
+                       ("max margin of any K-row classifier (Theorem 3.2, L309)", "K"),
                        ("Theorem D.1's 1/sqrt(n(Kb-1))", "Kbar")):
         ev, cert = make(kind)
         out[name] = sweep(_g1_configs(ctx), ev, MARGIN_TOL, certify=cert)
@@ -1204,7 +1204,7 @@ def _lamstar_configs(ctx):
             for i, (K, Kb, n, r, g) in enumerate(sizes)]
 
 
-@claim(id="lora_margin.thm3_2.optimal_union_margin.printed", paper=SEED, source="Theorem 3.2, eq. (13) (L330), stated for K̄ = K (L304-305)",
+@claim(id="lora_margin.thm3_2.optimal_union_margin.printed", paper=SEED, source="Theorem 3.2, eq. (13) (L327), stated for K̄ = K (L294-295)",
        statement=r"$\max_{\lambda>0}\gamma(W^\lambda;D_{pre}\cup D_{ft})=\big(1/\gamma^{*2}_{ft}+1/\gamma^2_{pre}\big)^{-1/2}$, "
                  r"attained at a unique $\lambda^*$ ($\gamma^*_{ft}=1/\sqrt{n(K-1)}$ when $\bar K=K$: every reading agrees)",
        form="printed",
@@ -1267,7 +1267,7 @@ def _union_max_2d(K, Kb, n, C_pre, rho_pre, lo, hi):
 
 
 @claim(id="lora_margin.thmG1.eq34_optimal_union_margin.printed", paper=SEED,
-       source="Theorem G.1, eq. (34) (L1431-1432), gamma*_ft of L1589-1590",
+       source="Theorem G.1, eq. (34) (L1616-1619), gamma*_ft of L1589-1590",
        statement=r"if $\rho_{pre}\le\Theta_{\lambda_{crit}}\gamma^*_{ft}/\gamma_{pre}$ (padded $\gamma^*_{ft}$), "
                  r"$\max_{\lambda_{crit}<\lambda<\lambda_0}\gamma_\lambda=\gamma^*_{ft}\gamma_{pre}/"
                  r"\sqrt{\gamma^{*2}_{ft}+\gamma_{pre}^2}$",

@@ -59,13 +59,13 @@ def lambda_crit_upper_bound(K: int, Kb: int, n: int) -> float:
 
 
 #: the readings of Theorem 3.1(ii)'s a_λ, b_λ (the bar over K is dropped in places by the conversion)
-AB_READINGS = ("main text L258", "Theorem E.1 L1031", "bars restored")
+AB_READINGS = ("main text L244", "Theorem E.1 L1031", "bars restored")
 
 
 def intermediate_ab(K: int, Kb: int, n: int, theta: float, reading: str = "bars restored") -> tuple[float, float]:
     r"""Theorem 3.1(ii) / E.1(ii): the printed :math:`a_\lambda, b_\lambda` of the intermediate regime (c = 0).
 
-    ``reading`` selects the text: ``"main text L258"``
+    ``reading`` selects the text: ``"main text L244"``
     (:math:`a=\Theta/(\sqrt K\,n)`, :math:`b=\Theta/(K\sqrt K\,n)`), ``"Theorem E.1 L1031"``
     (:math:`a=\Theta/\sqrt{Kn}`, :math:`b=\Theta/(\bar K\sqrt{Kn})`) or ``"bars restored"``
     (:math:`a=\Theta/\sqrt{\bar Kn}`, :math:`b=\Theta/(\bar K\sqrt{\bar Kn})`).  Every reading
@@ -77,7 +77,7 @@ def intermediate_ab(K: int, Kb: int, n: int, theta: float, reading: str = "bars 
     >>> round(b / a, 6)       # the ETF of (8) needs b/a = 1/(Kb-1) = 0.5
     0.333333
     """
-    if reading == "main text L258":
+    if reading == "main text L244":
         return theta / (math.sqrt(K) * n), theta / (K * math.sqrt(K) * n)
     if reading == "Theorem E.1 L1031":
         return theta / math.sqrt(K * n), theta / (Kb * math.sqrt(K * n))
@@ -151,9 +151,9 @@ def rho_crit(K: int, Kb: int, n: int) -> float:
 
 
 def eq28(rho, K: int, Kb: int, n: int, lam: float, line: int = 2, exp=np.exp, sqrt=math.sqrt):
-    r"""Equation (28) (L1110 / L1114) as printed; its root in ρ is the printed :math:`\rho_\lambda`.
+    r"""Equation (28) (L1272 / L1274) as printed; its root in ρ is the printed :math:`\rho_\lambda`.
 
-    ``line=2`` (L1114, the equation numbered (28)):
+    ``line=2`` (L1274, the equation numbered (28)):
 
     .. math::
 
@@ -161,7 +161,7 @@ def eq28(rho, K: int, Kb: int, n: int, lam: float, line: int = 2, exp=np.exp, sq
         \frac{e^{\rho/\sqrt{n\bar K}}-1}{(K-\bar K)e^{\rho/(\sqrt{n\bar K}(\bar K-1))}+(\bar K-1)
         + e^{\rho/(\sqrt{n\bar K}(\bar K-1))}}
 
-    ``line=1`` (L1110, before the "multiply through"):
+    ``line=1`` (L1272, before the "multiply through"):
     :math:`(\lambda-\frac1{\sqrt{n\bar K}})+\frac1{\sqrt{n\bar K}}\frac{e^{\rho/\sqrt{n\bar K}}-e^{-\rho/(\sqrt{n\bar K}(\bar K-1))}}
     {K-\bar K+(\bar K-1)e^{-\rho/(\sqrt{n\bar K}(\bar K-1))}+e^{\rho/\sqrt{n\bar K}}}`.
 
@@ -200,7 +200,7 @@ def eq28_root(K: int, Kb: int, n: int, lam: float, rho_max: float = 1e3, line: i
 
 
 def eq13_optimal_union_margin(gamma_pre: float, gamma_ft_star: float) -> float:
-    r"""Equation (13) (L330): :math:`\max_\lambda\gamma_\cup = \big(1/\gamma^{*2}_{ft} + 1/\gamma^2_{pre}\big)^{-1/2}`.
+    r"""Equation (13) (L327): :math:`\max_\lambda\gamma_\cup = \big(1/\gamma^{*2}_{ft} + 1/\gamma^2_{pre}\big)^{-1/2}`.
 
     Examples
     --------
@@ -236,7 +236,7 @@ def thm3_2_ft_margin(K: int, Kb: int, n: int, kind: str = "Kbar") -> float:
 
 
 def nuclear_coefficient(lam: float) -> float:
-    r"""Equation (16) (L363): LoRA is equivalent to :math:`\min\ \mathrm{CE} + \frac\lambda2\|W-W_{pre}\|_*`; returns λ/2.
+    r"""Equation (16) (L365): LoRA is equivalent to :math:`\min\ \mathrm{CE} + \frac\lambda2\|W-W_{pre}\|_*`; returns λ/2.
 
     Examples
     --------
