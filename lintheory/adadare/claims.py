@@ -264,13 +264,13 @@ def _a18(ctx):
 
 
 def _certify_a18_not_optimal(cfg):
-    """A feasible point strictly better than A.18, with no floating-point doubt.
+    r"""A feasible point strictly better than A.18, with no floating-point doubt.
 
-    The objective is :math:`f(P)=\\sum_i s_i^2/(1-p_i)` (A.6 per unit :math:`\\gamma^2`, up to the
-    :math:`P`-independent constant), with :math:`s_i^2=H_{ii}\\delta_i^2` exact rationals of the float
-    instance.  A.18 needs :math:`s_i=\\sqrt{\\cdot}`, so its probabilities are enclosed in intervals and
+    The objective is :math:`f(P)=\sum_i s_i^2/(1-p_i)` (A.6 per unit :math:`\gamma^2`, up to the
+    :math:`P`-independent constant), with :math:`s_i^2=H_{ii}\delta_i^2` exact rationals of the float
+    instance.  A.18 needs :math:`s_i=\sqrt{\cdot}`, so its probabilities are enclosed in intervals and
     ``f`` (increasing in every :math:`p_i`) is bounded below at their lower ends; the water-filling point is
-    made exactly feasible (mean :math:`\\ge p`, :math:`0\\le p_i<1`, checked in rationals) and ``f``
+    made exactly feasible (mean :math:`\ge p`, :math:`0\le p_i<1`, checked in rationals) and ``f``
     enclosed from above.
     """
     h, d = heavy_tailed(cfg["n"], cfg["sigma"], seed=cfg["seed"])

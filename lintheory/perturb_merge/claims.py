@@ -205,7 +205,7 @@ def _solve_exact(A, b):
 
 
 def _exact_alpha_at_step(tasks, k, theta_prev, earlier_optima):
-    """Eq. 8 at step ``k`` in exact rationals, from the float route's inputs taken as exact numbers.
+    r"""Eq. 8 at step ``k`` in exact rationals, from the float route's inputs taken as exact numbers.
 
     ``theta_prev`` (the merged model) and ``earlier_optima`` (tasks ``< k``) are the float route's vectors, which
     are exact binary rationals; task ``k``'s optimum :math:`\hat\theta_{k-1}+X_k^+(y_k-X_k\hat\theta_{k-1})` is
