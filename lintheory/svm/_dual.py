@@ -252,7 +252,7 @@ def dual_working_set(X, yi, K, W0=None):
         def fg(v):
             W = rows.apply_t(v)
             g = rows.apply(W) - 1.0
-            state["x"], state["W"] = v, W
+            state["x"], state["W"] = v.copy(), W
             return 0.5 * float(np.sum(W * W)) - float(v.sum()), g
 
         def callback(xk):

@@ -189,3 +189,106 @@ def test_routes_are_scale_invariant(scale):
         res = hard_margin_svm(scale * X, y, method=method)
         assert res.kkt_residual <= KKT_TOL
         assert _rel(scale * res.W, base.W) <= AGREE_TOL
+
+
+# --- the dual route (issue 14): L-BFGS-B working set + exact active-set finish ------------
+
+
+def _wide(n, d, K, seed):
+    """Pre-trained-feature-like data: d comparable to n (the dual route's regime)."""
+    return separable_gaussian(n, d, K, seed=seed)
+
+
+@settings(deadline=None, max_examples=10)
+@given(seed=st.integers(0, 10_000), n=st.integers(4, 40), d=st.integers(2, 40), K=st.integers(2, 5))
+def test_dual_route_agrees_with_cvxpy_on_random_separable_data(seed, n, d, K):
+    X, y = separable_gaussian(n, d, K, seed=seed)
+    fast = hard_margin_svm(X, y, K=K, method="dual")
+    ref = hard_margin_svm(X, y, K=K, method="cvxpy")
+    assert fast.method == "dual" and fast.status == "OPTIMAL"
+    _assert_agree(fast, ref, X, y)
+
+
+@pytest.mark.parametrize("dense_max", [solvers.MEMORY_BUDGET_BYTES, 0])
+def test_dual_route_matches_the_ipm_with_dense_and_cg_finish(monkeypatch, dense_max):
+    # DENSE_FINISH_MAX = 0 forces the block-preconditioned CG finish
+    from lintheory.svm import _dual
+
+    monkeypatch.setattr(_dual, "DENSE_FINISH_MAX", int(dense_max))
+    X, y = _wide(300, 200, 4, seed=3)
+    fast = hard_margin_svm(X, y, method="dual")
+    ref = hard_margin_svm(X, y, method="ipm")
+    assert fast.kkt_residual <= FAST_KKT
+    _assert_agree(fast, ref, X, y)
+    assert fast.solver_iterations > 0  # L-BFGS-B ran; the finish made it exact
+
+
+def test_auto_takes_the_ipm_for_few_features_and_the_dual_route_for_many():
+    X, y = separable_gaussian(200, 8, 4, seed=0)
+    assert hard_margin_svm(X, y).method == "ipm"
+    X, y = _wide(200, 400, 4, seed=0)  # K d = 1600 > AUTO_IPM_MAX_KD
+    assert 4 * 400 > solvers.AUTO_IPM_MAX_KD
+    res = hard_margin_svm(X, y)
+    assert res.method == "dual" and res.kkt_residual <= FAST_KKT
+
+
+def test_ipm_refuses_blocks_over_the_memory_budget_and_auto_falls_back(monkeypatch):
+    from lintheory.svm import _rows
+
+    X, y = separable_gaussian(300, 12, 4, seed=1)
+    # a budget below both the K d x K d primal block and the m x m dual block of the IPM
+    budget = 0.5 * min(_rows.normal_primal_bytes(4, 12), _rows.gram_bytes(50))
+    monkeypatch.setattr(solvers, "MEMORY_BUDGET_BYTES", budget)
+    with pytest.raises(SolverError) as exc:
+        hard_margin_svm(X, y, method="ipm")
+    assert exc.value.status == "MemoryBudget"
+    res = hard_margin_svm(X, y)  # auto: the IPM does not fit, the dual route answers
+    assert res.method == "dual" and "after ipm: MemoryBudget" in res.solver
+    monkeypatch.undo()
+    _assert_agree(res, hard_margin_svm(X, y, method="ipm"), X, y)
+
+
+def test_ipm_working_set_stays_below_the_constraint_count(monkeypatch):
+    # issue 14: once half the constraints were violated, every violated one joined the set
+    # (52 032 rows > Kd at n=2000, d=1024, K=10); the rule is now capped at K d
+    X, y = separable_gaussian(2000, 6, 5, seed=4)
+    sizes = []
+    real = solvers._ipm
+
+    def spy(rows, *a, **k):
+        sizes.append(rows.m)
+        return real(rows, *a, **k)
+
+    monkeypatch.setattr(solvers, "_ipm", spy)
+    res = hard_margin_svm(X, y, method="ipm")
+    n_con = 2000 * 4
+    assert res.kkt_residual <= FAST_KKT
+    assert max(sizes) < n_con / 4, sizes
+
+
+@pytest.mark.parametrize("case", ["same_x_two_labels", "cone", "duplicate_wide"])
+def test_dual_route_certifies_infeasibility(case):
+    if case == "same_x_two_labels":
+        X, y = np.array([[1.0, 2.0], [1.0, 2.0], [0.0, 1.0]]), [0, 1, 1]
+    elif case == "cone":
+        X, y = np.array([[1.0, 0.5], [2.0, 1.0]]), [0, 1]
+    else:
+        X, y = _wide(100, 150, 3, seed=2)
+        X, y = np.vstack([X, X[:1]]), np.append(y, (y[0] + 1) % 3)
+    with pytest.raises(InfeasibleError, match="normalised margin <="):
+        hard_margin_svm(X, y, method="dual")
+
+
+@pytest.mark.slow
+def test_dual_route_at_pretrained_feature_size():
+    # the size that raised MemoryBudget-free MemoryError before (a dense (K, d, K, d) block of
+    # 7 GiB): n = 2000, d = 1024, K = 30; exact over all 58 000 constraints
+    X, y = separable_gaussian(2000, 1024, 30, seed=1)
+    res = hard_margin_svm(X, y)
+    assert res.status == "OPTIMAL" and res.method == "dual"
+    assert res.kkt_residual <= 1e-8
+    cert = kkt_certificate(res.W * res.x_scale, X / res.x_scale, y, res.dual_scaled)
+    assert cert["max"] <= 1e-8
+    yi = np.searchsorted(res.classes, y)
+    bound = distance_to_optimum_bound(res.W * res.x_scale, X / res.x_scale, yi, res.dual_scaled)
+    assert bound <= 1e-6 * np.linalg.norm(res.W * res.x_scale)
