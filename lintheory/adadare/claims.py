@@ -17,8 +17,9 @@ import numpy as np
 from fractions import Fraction
 
 from ..certify import exact as _exact_cert
-from ..certify import iv, iv_sqrt, lower, not_optimal, to_fraction
-from ..claims import Evidence, Inconclusive, OutsideHypotheses, claim, sweep
+from ..certify import interval as _interval_cert
+from ..certify import iv, iv_sqrt, lower, not_optimal, to_fraction, upper
+from ..claims import Evidence, Inconclusive, OutsideHypotheses, by_reading, claim, sweep
 from ..errors import AssumptionError, SolverError
 from . import printed
 from .closed_form import (drop_probabilities, expected_diag_loss, expected_l1, expected_layer_loss, gamma_bound,
@@ -260,7 +261,33 @@ def _a18(ctx):
                            variance_ratio_a18_over_cvxpy={"min": min(ratios_cvx), "median": float(np.median(ratios_cvx)),
                                                           "max": max(ratios_cvx)},
                            clipped_fraction={"min": min(clipped), "max": max(clipped)})
-    return ev_
+
+    # reading 2: the sparsity constraint with equality (A.14, 'applying the sparsity constraint'): A.18 is then
+    # not even feasible once it clips
+    def ev_eq(cfg):
+        h, d = heavy_tailed(cfg["n"], cfg["sigma"], seed=cfg["seed"])
+        return solve_drop_probabilities(h, d, cfg["p"], method="paper").mean_sparsity - cfg["p"]
+
+    ev_eq_ = sweep(cfgs, ev_eq, SPARSITY_TOL, size=lambda c: (c["n"], -c["sigma"], -c["p"]),
+                   certify=_certify_a18_infeasible_for_equality)
+    return by_reading({"constraint mean p_i >= p (A.2, as printed)": ev_,
+                       "constraint mean p_i = p (A.14)": ev_eq_})
+
+
+def _certify_a18_infeasible_for_equality(cfg):
+    """Interval enclosure of mean(A.18) - p > 0: A.18 violates the equality reading of the constraint."""
+    h, d = heavy_tailed(cfg["n"], cfg["sigma"], seed=cfg["seed"])
+    p = iv(to_fraction(cfg["p"]))
+    n = len(h)
+    s_iv = [iv_sqrt(iv(to_fraction(hi) * to_fraction(di) ** 2)) for hi, di in zip(h, d)]
+    tot = sum(s_iv[1:], s_iv[0])
+    mean = iv(0)
+    for si in s_iv:
+        raw = 1 - n * (1 - p) * si / tot
+        lo = lower(raw)
+        # max(0, raw) is enclosed by [max(0, lo), max(0, hi)]
+        mean = mean + (iv(0) if upper(raw) <= 0 else (raw if lo >= 0 else iv([0, upper(raw)])))
+    return _interval_cert(mean / n - p, note="mean of A.18's p_i minus the target p (equality reading, A.14)")
 
 
 def _certify_a18_not_optimal(cfg):
