@@ -1099,7 +1099,7 @@ def _g1_configs(ctx):
         top = min(t.lambda_zero, printed.zero_threshold(K, Kb, n))   # inside G.1(ii)'s range under both readings
         for f in ctx.pick([0.1, 0.9], [0.01, 0.1, 0.5, 0.9]):
             out.append({"K": K, "Kb": Kb, "n": n, "lam": f * t.lambda_crit, "regime": "low", "seed": 0})
-        for w in ctx.pick([0.5], [0.2, 0.5, 0.8]):
+        for w in (ctx.pick([0.5], [0.2, 0.5, 0.8]) if top > t.lambda_crit else ()):
             out.append({"K": K, "Kb": Kb, "n": n, "lam": t.lambda_crit + w * (top - t.lambda_crit),
                         "regime": "intermediate", "seed": 0})
     return out
