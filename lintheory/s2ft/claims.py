@@ -648,6 +648,21 @@ def _f15(ctx):
                           factored=_coin), ev, EXACT_TOL, size=_size)
 
 
+@claim(id="s2ft.remarkF16.no_covariate_shift.printed", paper=SEED, source="Remark F.16 (L914-916)",
+       statement=r"Without covariate shift: $\mathcal E^{(o)}(\text{S²FT}_\infty) \le \mathcal E^{(o)}(f^{pre}) + "
+                 r"3\|P''_S(B^{(o)}-B^{(i)})\Sigma_x^{1/2}\|^2 + 3\|B^{(i)}\Sigma_x^{1/2}(I-P)\|^2$ (any fixed S).",
+       form="printed", method="exact population OOD risk of S²FT on random instances without covariate shift "
+       "(bottlenecks, singular Sigma, factored and unfactored B^(i)) vs the printed right side", expected="holds")
+def _f16(ctx):
+    def ev(cfg):
+        inst = build(cfg)
+        lhs = _population(inst)["s2ft"][1]
+        return _ineq(lhs, pr.remark_f16_bound(inst.layers, inst.ell, inst.channels, inst.B_in, inst.B_out,
+                                              inst.sigma_in))
+    return sweep(_configs(ctx, 80, 3000, bottleneck=_coin, singular_sigma=_coin, factored=_coin), ev, EXACT_TOL,
+                 size=_size)
+
+
 @claim(id="s2ft.thmF11.covariate_shift.corrected", paper=SEED, source="Theorem F.11 (L750–762); note §2.11",
        statement=r"$\sqrt{\mathcal E^{(o)}(\text{LoRA}_\infty)} \le \|(I-P')B^{(o)}\Sigma_o^{1/2}\| + \|(B^{(o)}-B^{(i)})"
                  r"\Sigma_i^{1/2}\|\|G\|_{op} + \|(B^{(o)}-W^{pre})(\Sigma_o^{1/2}-\Sigma_i^{1/2}G)\| + \|G\|_{op}\sqrt\rho$ "

@@ -19,7 +19,7 @@ from . import closed_form as cf
 
 __all__ = ["thm4_2_s2ft_bound", "thm4_2_lora_lower_bound", "thm4_2_conditions", "lemma_f14_chain",
            "thm_f10_bias_bound", "thm_f13_bias_bound", "thm_f7_variance_rates", "cor_f18_bound",
-           "lemma_g1_bound", "thm_f15_bound", "thm_f11_lower_bound"]
+           "lemma_g1_bound", "thm_f15_bound", "thm_f11_lower_bound", "remark_f16_bound"]
 
 
 def thm4_2_s2ft_bound(layers, ell, channels, B_in, B_out, sigma_x) -> float:
@@ -208,3 +208,24 @@ def thm_f11_lower_bound(layers, ell, r, B_in, B_out, sigma_in, sigma_out, eta: f
     return float((1 - eta) * fro2((Bo - Bi) @ ho)
                  - 3 * (1 / eta - 1) * (fro2(I_P @ Bi @ ho) + fro2((Bi - parts.W_pre) @ (ho - hi @ G))
                                         + rho * Gop ** g_power))
+
+
+def remark_f16_bound(layers, ell, channels, B_in, B_out, sigma_x) -> float:
+    r"""Remark F.16 (no covariate shift) as printed (L914-916).
+
+    .. math:: \mathcal E^{(o)}(\text{S²FT}_\infty) \le \mathcal E^{(o)}(f^{pre})
+              + 3\|P''_S(B^{(o)}-B^{(i)})\Sigma_x^{1/2}\|^2 + 3\|B^{(i)}\Sigma_x^{1/2}(I - P)\|^2,
+
+    :math:`P = (W_{low}\Sigma_x^{1/2})^\dagger W_{low}\Sigma_x^{1/2}`.
+    """
+    parts = cf.network_parts(layers, ell)
+    S = cf.check_covariance(sigma_x, "sigma_x", parts.p)
+    h = cf.psd_sqrt(S)
+    Bi, Bo = np.asarray(B_in, float), np.asarray(B_out, float)
+    ch = cf._check_channels(parts, channels)
+    P2 = cf.projector(parts.K[:, ch], "K U_S")
+    Wh = parts.W_low @ h
+    P = cf.pinv(Wh, "W_low Sigma^{1/2}") @ Wh
+    fro2 = lambda M: float(np.sum(np.asarray(M) ** 2))  # noqa: E731
+    return float(cf.excess_risk(parts.W_pre, Bo, S) + 3 * fro2(P2 @ (Bo - Bi) @ h)
+                 + 3 * fro2(Bi @ h @ (np.eye(parts.p) - P)))
