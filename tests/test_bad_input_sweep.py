@@ -446,7 +446,8 @@ _fisher_extra = (("data NaN", _nan_data, "error"), ("data empty", _empty_data, "
 PM = [
     Spec("perturb_merge.optimal_alpha", lambda *a, **k: _alpha_fields(perturb_merge.optimal_alpha(*a, **k)),
          (th0 + opt1, [opt1, opt2], [H1, H2], dl), arrays=(0, (1, 0), (2, 0), 3),
-         scales=((((2, 0), (2, 1)), invariant),)),
+         scales=((((2, 0), (2, 1)), invariant), ((0, (1, 0), (1, 1), 3), invariant),
+                 ((0, (1, 0), (1, 1), 3, (2, 0), (2, 1)), invariant))),
     Spec("perturb_merge.merge_objective", perturb_merge.merge_objective, (0.5, opt1, [opt1, opt2], [H1, H2], dl),
          arrays=(1, (2, 0), (3, 0), 4), scales=((((3, 0), (3, 1)), power(1)),)),
     Spec("perturb_merge.bound_terms", lambda *a: perturb_merge.bound_terms(*a).value,

@@ -877,7 +877,7 @@ def gamma_bound(delta, eta) -> GammaBound:
     if not np.isfinite(e):
         raise InputError(f"eta must be finite, got {eta}")
     if e <= 0:
-        raise AssumptionError("the L1 budget eta is positive (Theorem 2)", float(-e), 0.0,
+        raise AssumptionError("the L1 budget eta is positive (Theorem 2): eta", e, 0.0, relation=">",
                               hint="with eta <= 0 no gamma satisfies E||.||_1 < eta")
     l1 = float(np.abs(d).sum())
     return GammaBound(bound=e / l1 if l1 > 0 else np.inf, l1_delta=l1, eta=e)
@@ -915,7 +915,7 @@ def l1_exceedance_probability(delta, probs, gamma, eta, *, method="auto", n_samp
     g = _check_gamma(gamma)
     e = float(eta)
     if q.size and q.max() >= 1:
-        raise AssumptionError("drop probabilities satisfy p_i < 1", float(q.max() - 1), 0.0)
+        raise AssumptionError("drop probabilities satisfy p_i < 1: max p_i", float(q.max()), 1.0, relation="<")
     w = np.abs(g * d) / (1 - q)
     if method == "auto":
         method = "exact" if d.size <= EXACT_ENUMERATION_MAX_N else "montecarlo"

@@ -261,6 +261,12 @@ def optimal_alpha(theta_prev, optima: Sequence, curvatures: Sequence, delta, *, 
                 raise InputError(f"grads[{i}] has length {g.shape[0]}, expected {v.shape[0]}")
     else:
         gs = None
+    theta_prev, opts, ops, v, gs, e_unit = _rescale_extreme(theta_prev, opts, ops, v, gs, curvatures)
+
+    def unit(x):                     # back to the caller's units (inf where the true value overflows)
+        with np.errstate(over="ignore"):
+            return float(np.ldexp(np.float64(x), e_unit))
+
     num = 0.0
     den = 0.0
     scale = 0.0
@@ -281,16 +287,44 @@ def optimal_alpha(theta_prev, optima: Sequence, curvatures: Sequence, delta, *, 
         scale += float(np.linalg.norm(Hv)) * nv
     if not den > DENOMINATOR_RTOL * scale or den <= 0.0:
         raise AssumptionError(
-            "Eq. 8 needs positive total curvature along the task vector, sum_i v^T H_i v > 0",
-            violation=den, tolerance=DENOMINATOR_RTOL * scale,
+            "Eq. 8 needs positive total curvature along the task vector, sum_i v^T H_i v > 0 (relative to "
+            "sum_i ||H_i v|| ||v||): sum_i v^T H_i v", violation=unit(den),
+            tolerance=unit(DENOMINATOR_RTOL * scale), relation=">",
             hint=("the task vector is zero, the curvature vanishes along it (e.g. an empirical Fisher at an "
                   "interpolating optimum) or is negative (indefinite Hessian): the quadratic model has no minimiser"))
     raw = num / den
     alpha = min(max(raw, 0.0), 1.0) if constrain else raw
     obj = 0.5 * A + alpha * lin + 0.5 * alpha * alpha * den
+    num, den, obj = unit(num), unit(den), unit(obj)
     return AlphaResult(alpha=float(alpha), unconstrained=float(raw), clipped=bool(alpha != raw),
-                       outside_unit_interval=bool(raw < 0.0 or raw > 1.0), numerator=float(num),
-                       denominator=float(den), objective=float(obj), negative_mass=masses)
+                       outside_unit_interval=bool(raw < 0.0 or raw > 1.0), numerator=num,
+                       denominator=den, objective=obj, negative_mass=masses)
+
+
+#: positions or curvatures whose largest magnitude lies outside this range are rescaled before Eq. 8
+_SAFE_MAGNITUDE = (1e-100, 1e100)
+
+
+def _rescale_extreme(theta_prev, opts, ops, v, gs, curvatures):
+    """Eq. 8 is a ratio: positions scaled by 2^-k and curvatures by 2^-m (exact in binary floating
+    point) leave alpha* unchanged while v^T H v neither over- nor underflows.  Applied only when the
+    magnitudes are extreme, so ordinary inputs are computed as given.  Returns the scaled inputs and
+    the exponent m + 2k of the factor that brings numerator, denominator and J back to the caller's
+    units."""
+    xs = max([float(np.max(np.abs(x))) for x in [theta_prev, v, *opts]])
+    hs = [float(np.max(np.abs(np.asarray(c, dtype=np.float64)))) for c in curvatures if not callable(c)]
+    hs = max(hs) if hs and len(hs) == len(curvatures) else 1.0
+    lo, hi = _SAFE_MAGNITUDE
+    k = math.frexp(xs)[1] if xs > 0 and not lo <= xs <= hi else 0
+    m = math.frexp(hs)[1] if hs > 0 and not lo <= hs <= hi else 0
+    if k == 0 and m == 0:
+        return theta_prev, opts, ops, v, gs, 0
+    fx, fh = math.ldexp(1.0, -k), math.ldexp(1.0, -m)
+    theta_prev, v, opts = theta_prev * fx, v * fx, [o * fx for o in opts]
+    ops = [(lambda x, _op=op: _op(x) * fh) for op in ops]
+    if gs is not None:
+        gs = [g * (fx * fh) for g in gs]
+    return theta_prev, opts, ops, v, gs, m + 2 * k
 
 
 def merge_objective(alpha, theta_prev, optima, curvatures, delta):
@@ -365,7 +399,8 @@ def bound_terms(theta_prev, optima, curvatures, delta) -> BoundTerms:
         C += float(ai @ Hv)
         B += float(v @ Hv)
     if not B > 0:
-        raise AssumptionError("Eq. 11 needs sum_i v^T H_i v > 0", violation=B, tolerance=0.0)
+        raise AssumptionError("Eq. 11 needs sum_i v^T H_i v > 0: sum_i v^T H_i v", violation=B, tolerance=0.0,
+                              relation=">")
     first = 0.5 * A
     second = C * C / (2.0 * B)
     ratio = second / first if first > 0 else (0.0 if second == 0 else math.inf)

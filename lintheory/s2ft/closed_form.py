@@ -313,7 +313,7 @@ def _lora_from_stats(parts, r, C, Sz):
         if gap <= GAP_RTOL:
             raise AssumptionError(
                 f"eigengap of M = P' C A^+ at r = {r} (Assumption F.3): the rank-{r} LoRA "
-                "estimator is set-valued (relative gap sigma_r - sigma_{r+1})", float(gap), GAP_RTOL)
+                "estimator is set-valued (relative gap sigma_r - sigma_{r+1})", float(gap), GAP_RTOL, relation=">")
     k = min(r, rank_M)
     Mr = (U[:, :k] * s[:k]) @ Vt[:k]
     Delta = (Vkt.T / sk) @ Uk.T @ Mr @ A_pinv
@@ -586,7 +586,8 @@ def epsilon2_min(layers, ell, channels, B_in, B_out, sigma_x) -> float:
     if e_pre <= 0.0:
         if num <= 0.0:
             return 0.0
-        raise AssumptionError("Assumption 4.1 needs E^(o)(f_pre) > 0 when P''_S shifts labels", num, 0.0)
+        raise AssumptionError("Assumption 4.1 needs E^(o)(f_pre) > 0 when P''_S shifts labels: E^(o)(f_pre)",
+                              e_pre, 0.0, relation=">")
     return num / e_pre
 
 
@@ -713,10 +714,10 @@ def expected_id_risk_exact(layers, ell, B_in, sigma_x, sigma_eps, n, channels=No
     Bi = as_float_array(B_in, "B_in", 2)
     Sz_pinv, _ = _sz_inverse(parts.W_low @ S @ parts.W_low.T)
     d_prime = int(_psd_kept(parts.W_low @ S @ parts.W_low.T, "Sigma_z")[1].size)
-    n = int(n)
+    n = as_count(n, "n (number of samples)", minimum=1)
     if n <= d_prime + 1:
         raise AssumptionError(f"n > d' + 1 = {d_prime + 1} samples (d' = rank Sigma_z; the expected "
-                              "risk is infinite below)", float(n), float(d_prime + 1))
+                              "risk is infinite below): n", float(n), float(d_prime + 1), relation=">")
     Sh = psd_sqrt(S)
     P = Sh @ parts.W_low.T @ Sz_pinv @ parts.W_low @ Sh
     Y = (Bi - parts.W_pre) @ Sh
@@ -753,8 +754,8 @@ def lora_variance_limit(layers, ell, r, B_in, sigma_x, sigma2: float) -> float:
     M = Uk @ Uk.T @ C @ A_pinv
     rank_M = int(_svd_kept(M, "M = P' C A^+")[1].size) if np.any(M) else 0
     if rank_M != r:
-        raise AssumptionError(f"the LoRA variance limit needs rank M = r = {r} (well-specified rank)",
-                              float(rank_M), float(r))
+        raise AssumptionError(f"the LoRA variance limit needs rank M = r = {r} (well-specified rank): rank M",
+                              float(rank_M), float(r), relation="==")
     q_prime = int(Uk.shape[1])
     d_prime = int(_psd_kept(Sz, "Sigma_z")[1].size)
     return float(sigma2) * r * (q_prime + d_prime - r)
