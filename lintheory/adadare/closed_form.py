@@ -79,7 +79,7 @@ _SAFE_D = (1e-50, 1e50)
 
 
 def _rescale_extreme(h, d, large: bool):
-    """Divide ``h`` / ``d`` by their maxima when those are tiny (scores would underflow to 0 and
+    r"""Divide ``h`` / ``d`` by their maxima when those are tiny (scores would underflow to 0 and
     turn the optimum into a uniform ``p``, or A.18 into 0/0) or, with ``large``, huge (A.18's
     :math:`H\delta^2` overflows).  The water-filling route reports overflowing scores instead
     (an InputError that says to rescale)."""
