@@ -86,6 +86,11 @@ STABLE_FRACTION = 2e-3
 STABLE_ITERS = 4
 #: rounds of the working set
 MAX_ROUNDS = 60
+#: after this many failed finishes on a support of at least HANDOVER_FILL (K-1) d constraints
+#: (where A_S A_S^T is ill conditioned and active-set steps cycle) the route stops with
+#: status "HandOver" and the caller finishes with the IPM on that support
+HANDOVER_FAILS = 2
+HANDOVER_FILL = 0.9
 #: non-separable when multipliers bound every normalised margin by this (scaled data)
 INFEASIBLE_REL_MARGIN = 1e-9
 
@@ -246,7 +251,7 @@ def dual_working_set(X, yi, K, W0=None):
             raise SolverError(f"dual working set of {m} constraints exceeds the memory budget "
                               f"({MEMORY_BUDGET_BYTES / 1e9:.1f} GB)", status="MemoryBudget")
         rows = _Rows(X, yi, pairs, K)
-        state = {"x": None, "W": None, "sup": None, "stable": 0, "wait": STABLE_ITERS,
+        state = {"x": None, "W": None, "sup": None, "stable": 0, "wait": STABLE_ITERS, "fails": 0,
                  "it": 0, "result": None, "grow": False}
 
         def fg(v):
@@ -289,6 +294,9 @@ def dual_working_set(X, yi, K, W0=None):
             if out is not None:
                 state["result"] = out
                 raise _Stop
+            state["fails"] += 1
+            if state["fails"] >= HANDOVER_FAILS and sup.sum() >= HANDOVER_FILL * (K - 1) * d:
+                raise _Stop
 
         lo = np.zeros(m)
         hi = np.full(m, np.inf)
@@ -310,11 +318,22 @@ def dual_working_set(X, yi, K, W0=None):
         lam[pairs[:, 0], pairs[:, 1]] = x
         W = rows.apply_t(x)
         sup = x > 0.0
-        if not state["grow"]:  # L-BFGS-B ended on its own: finish on its support
+        handover = state["fails"] >= HANDOVER_FAILS and sup.sum() >= HANDOVER_FILL * (K - 1) * d
+        if not state["grow"] and not handover:  # L-BFGS-B ended on its own: finish on its support
             out = finish(X, yi, K, pairs[sup], x[sup])
             if out is not None:
                 W, dual, _ = out
                 return W, dual, rnd, total_it
+            state["fails"] += 1
+            handover = state["fails"] >= HANDOVER_FAILS and sup.sum() >= HANDOVER_FILL * (K - 1) * d
+        if handover:
+            Mall = all_margins(W, X, yi)
+            exc = SolverError(f"dual route: the support ({int(sup.sum())} constraints) nearly fills "
+                              f"(K-1) d = {(K - 1) * d}; its finish is handed to the IPM", status="HandOver")
+            exc.active = Mall < 1.0 + 0.05
+            exc.active[pairs[sup, 0], pairs[sup, 1]] = True
+            exc.rounds, exc.iterations = rnd, total_it
+            raise exc
         if total_it >= LBFGS_MAX_ITER:
             raise SolverError(f"dual route: no exact finish within {LBFGS_MAX_ITER} L-BFGS-B iterations",
                               status="MaxIter")

@@ -501,26 +501,32 @@ def _polish(X, yi, pairs, K, W, z):
     return Wp, zp
 
 
-def _ipm_working_set(X, yi, K):
+def _ipm_working_set(X, yi, K, active0=None):
     """Working set of (sample, competitor) pairs, each round solved by :func:`_ipm`.
 
-    Returns ``(W, dual, rounds, ipm_iterations)`` once no constraint outside the set is
-    violated by more than :data:`_WS_FEAS_TOL`; the caller certifies KKT on all of them.
+    ``active0`` (``n × K`` bool): the first working set (default: from a least-squares
+    guess).  Returns ``(W, dual, rounds, ipm_iterations)`` once no constraint outside the set
+    is violated by more than :data:`_WS_FEAS_TOL`; the caller certifies KKT on all of them.
     """
     n, d = X.shape
     n_con = n * (K - 1)
     x_scale = float(np.linalg.norm(X, axis=1).max())
-    # Initial guess: least squares onto centred one-hot targets (normal equations, cheap);
-    # the strongest competitor of each of the samples with the smallest margins seeds the set.
-    T = np.eye(K)[yi] - 1.0 / K
-    G = X.T @ X
-    G[np.diag_indices_from(G)] += 1e-8 * max(float(np.trace(G)) / d, 1e-300)
-    W0 = np.linalg.solve(G, X.T @ T).T
-    M = _all_margins(W0, X, yi)
-    comp = M.argmin(axis=1)
-    order = np.argsort(M[np.arange(n), comp])[:min(n, max(2 * K + 2, (K * d) // 4))]
-    active = np.zeros((n, K), dtype=bool)
-    active[order, comp[order]] = True
+    if active0 is not None:
+        active = np.array(active0, dtype=bool)
+        active[np.arange(n), yi] = False
+    else:
+        # Initial guess: least squares onto centred one-hot targets (normal equations,
+        # cheap); the strongest competitor of each of the samples with the smallest margins
+        # seeds the set.
+        T = np.eye(K)[yi] - 1.0 / K
+        G = X.T @ X
+        G[np.diag_indices_from(G)] += 1e-8 * max(float(np.trace(G)) / d, 1e-300)
+        W0 = np.linalg.solve(G, X.T @ T).T
+        M = _all_margins(W0, X, yi)
+        comp = M.argmin(axis=1)
+        order = np.argsort(M[np.arange(n), comp])[:min(n, max(2 * K + 2, (K * d) // 4))]
+        active = np.zeros((n, K), dtype=bool)
+        active[order, comp[order]] = True
     total_it = 0
     for rnd in range(1, WS_MAX_ROUNDS + 1):
         pairs = np.argwhere(active)
@@ -716,10 +722,17 @@ def _unit_scale_exponent(X) -> int:
 
 def _run_route(route, Xs, yi, K):
     if route == "ipm":
-        W, dual, rounds, inner = _ipm_working_set(Xs, yi, K)
-    else:
-        W, dual, rounds, inner = dual_working_set(Xs, yi, K)
-    return W, dual, rounds, inner
+        return (*_ipm_working_set(Xs, yi, K), "")
+    try:
+        return (*dual_working_set(Xs, yi, K), "")
+    except SolverError as exc:
+        if exc.status != "HandOver":
+            raise
+        # an ill-conditioned support (|S| near (K-1) d): its exact finish is the IPM's,
+        # started on the support the dual route found (it raises MemoryBudget if its
+        # Newton systems do not fit)
+        W, dual, rounds, inner = _ipm_working_set(Xs, yi, K, active0=exc.active)
+        return W, dual, exc.rounds + rounds, exc.iterations + inner, "; finished by the IPM on its support"
 
 
 def _solve_scaled(Xs, yi, K, method):
@@ -732,11 +745,13 @@ def _solve_scaled(Xs, yi, K, method):
         W, dual = _cvxpy_full(Xs, yi, K)
         return W, dual, 1, 0, method, "CLARABEL (cvxpy)"
     if method != "auto":
-        return (*_run_route(method, Xs, yi, K), method, _SOLVER_NAMES[method])
+        *out, note = _run_route(method, Xs, yi, K)
+        return (*out, method, _SOLVER_NAMES[method] + note)
     first = "ipm" if K * d <= AUTO_IPM_MAX_KD else "dual"
     second = "dual" if first == "ipm" else "ipm"
     try:
-        return (*_run_route(first, Xs, yi, K), first, _SOLVER_NAMES[first])
+        *out, note = _run_route(first, Xs, yi, K)
+        return (*out, first, _SOLVER_NAMES[first] + note)
     except InfeasibleError:
         raise
     except SolverError as exc:
@@ -745,8 +760,8 @@ def _solve_scaled(Xs, yi, K, method):
         if second == "ipm" and normal_primal_bytes(K, d) > MEMORY_BUDGET_BYTES:
             raise
         try:
-            out = _run_route(second, Xs, yi, K)
+            *out, note = _run_route(second, Xs, yi, K)
         except SolverError as exc2:
             raise SolverError(f"{first} route: {exc}; {second} route: {exc2}",
                               status=exc2.status) from None
-        return (*out, second, _SOLVER_NAMES[second] + f" (after {first}: {exc.status})")
+        return (*out, second, _SOLVER_NAMES[second] + note + f" (after {first}: {exc.status})")

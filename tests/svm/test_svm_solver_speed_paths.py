@@ -235,9 +235,9 @@ def test_auto_takes_the_ipm_for_few_features_and_the_dual_route_for_many():
 def test_ipm_refuses_blocks_over_the_memory_budget_and_auto_falls_back(monkeypatch):
     from lintheory.svm import _rows
 
-    X, y = separable_gaussian(300, 12, 4, seed=1)
+    X, y = _wide(60, 120, 4, seed=1)  # K d = 480: auto tries the IPM first
     # a budget below both the K d x K d primal block and the m x m dual block of the IPM
-    budget = 0.5 * min(_rows.normal_primal_bytes(4, 12), _rows.gram_bytes(50))
+    budget = 0.5 * min(_rows.normal_primal_bytes(4, 120), _rows.gram_bytes(50))
     monkeypatch.setattr(solvers, "MEMORY_BUDGET_BYTES", budget)
     with pytest.raises(SolverError) as exc:
         hard_margin_svm(X, y, method="ipm")
@@ -292,3 +292,12 @@ def test_dual_route_at_pretrained_feature_size():
     yi = np.searchsorted(res.classes, y)
     bound = distance_to_optimum_bound(res.W * res.x_scale, X / res.x_scale, yi, res.dual_scaled)
     assert bound <= 1e-6 * np.linalg.norm(res.W * res.x_scale)
+
+
+def test_dual_route_hands_an_ill_conditioned_support_to_the_ipm():
+    # n >> d: the support fills (K-1) d, A_S A_S^T is ill conditioned and active-set steps
+    # cycle; the dual route stops ("HandOver") and the IPM finishes on its support
+    X, y = separable_gaussian(600, 6, 4, seed=1)
+    res = hard_margin_svm(X, y, method="dual")
+    assert res.method == "dual" and "finished by the IPM" in res.solver
+    _assert_agree(res, hard_margin_svm(X, y, method="ipm"), X, y)
