@@ -139,8 +139,10 @@ def _find_claim(cfg: WorkConfig) -> Claim:
 
 def _suite_spec_of(c: Claim) -> str | None:
     """How a worker loads the suite of ``c``: its module name, or the file given to --suite."""
-    from .suites import suite_spec
+    from .suites import _entry_points, suite_spec
 
+    if c.group in _entry_points():  # an installed suite: its name (load_suite maps it to its module)
+        return c.group
     return suite_spec(c.group) or getattr(c.check, "__module__", None)
 
 
@@ -250,7 +252,41 @@ def _loky_pool(workers: int):
     from joblib.externals.loky import get_reusable_executor
 
     return get_reusable_executor(max_workers=workers, env={k: "1" for k in _THREAD_VARS},
-                                 initializer=_ignore_sigint)
+                                 initializer=_worker_init, timeout=WORKER_IDLE_TIMEOUT)
+
+
+#: Seconds a loky worker may idle before it exits (loky's default is 10 s).  A worker
+#: idles while the coordinator runs the parts of its sweep claims that do not ship, often
+#: for more than 10 s; a worker that had exited then paid its start-up again (Python,
+#: numpy, scipy, lintheory, the suites, torch: 2-5 s) in the middle of the run, with the
+#: coordinator waiting for its first batch.
+WORKER_IDLE_TIMEOUT = 300.0
+
+
+def _worker_init() -> None:
+    """Start-up of a loky worker: Ctrl-C to the coordinator, and lintheory's core imported."""
+    _ignore_sigint()
+    from . import claims  # noqa: F401  (numpy and the runner, before the first unit arrives)
+
+
+def _worker_preload(specs: tuple) -> int:
+    """Import the suites of a run in a worker, once, before its first unit (see :func:`run_many`).
+
+    Sent as the first unit of each worker slot, so that a worker imports every suite of
+    the run while the coordinator starts its own work, instead of one suite at a time in
+    the middle of the run, where the coordinator may be waiting for the batch that needs
+    it.  A suite that fails to import here is left alone: the unit that needs it raises.
+    """
+    from .suites import load_suite
+
+    n = 0
+    for spec in specs:
+        try:
+            load_suite(spec)
+            n += 1
+        except Exception:  # reported by the unit that needs the suite
+            pass
+    return n
 
 
 def kill_workers() -> None:
@@ -565,6 +601,8 @@ def _run_split(claims: Sequence[Claim], configs: list[dict], backend: _Backend,
         if tag[0] == "claim":
             whole_left -= 1
             emit(_result(fut))
+        elif tag[0] == "preload":
+            _result(fut)  # a lost worker shows here; the preload itself never raises
         else:
             batch_results[tag] = fut  # its result (or its exception) is read by its sweep
 
@@ -597,6 +635,12 @@ def _run_split(claims: Sequence[Claim], configs: list[dict], backend: _Backend,
     for c, cfg in zip(claims, configs):
         (split if calls_sweep(c.check) else whole).append(cfg)
     try:
+        specs = tuple(sorted({cfg["module"] for cfg in configs if cfg.get("module")}))
+        if backend.name == "loky" and specs:
+            # One per worker slot, first: each worker imports the run's suites while this
+            # process starts on its own claims (the start-up overlaps the work).
+            for k in range(backend.slots):
+                disp.add_claim(("preload", k), _worker_preload, specs)
         for cfg in whole:
             whole_left += 1
             disp.add_claim(("claim", cfg["claim_id"]), _worker_run, cfg)
@@ -614,6 +658,8 @@ def _run_split(claims: Sequence[Claim], configs: list[dict], backend: _Backend,
                 mine = disp.take_claim()
                 if mine is None:
                     handle(*disp.events.get())
+                    continue
+                if mine[0][0] == "preload":  # not needed here: this process has its suites
                     continue
                 _, _, (cfg,) = mine  # (tag, _worker_run, (config,)): run it here instead
                 whole_left -= 1

@@ -98,6 +98,16 @@ def quick_records(request):
     return QuickRecords(wanted)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _stop_loky_workers_at_the_end():
+    """Shut joblib's reusable workers down when the session ends (they idle for minutes)."""
+    yield
+    from joblib.externals.loky import reusable_executor
+
+    if reusable_executor._executor is not None:
+        reusable_executor._executor.shutdown(wait=True)
+
+
 @pytest.fixture(scope="session")
 def claim_run_seconds():
     """Add the wall seconds of a test's own claim runs here (reported at the session's end)."""
