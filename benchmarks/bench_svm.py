@@ -178,13 +178,13 @@ def _objective(W):
     return 0.5 * float(np.sum(W * W))
 
 
-def bench_point(name, X, y, *, sklearn_budget, other_budget):
+def bench_point(name, X, y, *, sklearn_budget, other_budget, ours_budget=0.0):
     """All routes at one point; the W's are compared here and dropped from the record."""
     classes = np.unique(y)
     yi = np.searchsorted(classes, y)
     n, d = X.shape
     out = {"data": name, "n": int(n), "d": int(d), "K": int(classes.size)}
-    ours = run_in_child(_route_ours, (X, y, "auto"))
+    ours = run_in_child(_route_ours, (X, y, "auto"), ours_budget)
     out["ours"] = ours
     if not ours.get("finished"):
         return out
@@ -252,6 +252,8 @@ def main(argv=None):
                     help="CPU seconds allowed to scikit-learn at one point (0 skips it)")
     ap.add_argument("--other-budget", type=float, default=300.0,
                     help="CPU seconds allowed to the other exact route at one point (0 skips it)")
+    ap.add_argument("--ours-budget", type=float, default=0.0,
+                    help="CPU seconds allowed to hard_margin_svm at one point (0: no limit)")
     ap.add_argument("--repeats", type=int, default=3, help="repeats of part (a)")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
@@ -282,7 +284,8 @@ def main(argv=None):
                   lambda n=n, d=d: digits_features(n, d, seed=args.seed)) for n, d, K in digits_grid]
     for name, make in todo:
         X, y = make()
-        rec = bench_point(name, X, y, sklearn_budget=args.sklearn_budget, other_budget=args.other_budget)
+        rec = bench_point(name, X, y, sklearn_budget=args.sklearn_budget, other_budget=args.other_budget,
+                          ours_budget=args.ours_budget)
         results["points"].append(rec)
         print_point(rec)
         del X, y
