@@ -8,10 +8,14 @@ Problem (3) of ``002_caa97dd52c787aec.txt``, samples as rows:
     \quad\text{s.t.}\quad (e_{y_i} - e_k)^\top W x_i \ge 1
     \quad \forall i,\ \forall k \ne y_i .
 
-Three exact routes, all returning a KKT certificate computed over **all**
-``n (K-1)`` constraints (:func:`kkt_certificate`):
+Four exact routes, all returning a KKT certificate computed over **all**
+``n (K-1)`` constraints (:func:`kkt_certificate`); ``method="auto"`` (default) takes the
+IPM when ``K d <= AUTO_IPM_MAX_KD`` and the dual route otherwise, and the other one when
+the first does not fit the memory budget
+(:data:`~lintheory.svm._rows.MEMORY_BUDGET_BYTES`, every dense block being sized before
+it is allocated) or stops without a solution:
 
-``method="ipm"`` (default)
+``method="ipm"``
     A working set of (sample, competitor) constraints, each round solved by a dense
     primal–dual interior-point method (Mehrotra predictor–corrector) written for this
     problem.  Its Newton systems use the Kronecker structure of the constraint rows
@@ -20,11 +24,21 @@ Three exact routes, all returning a KKT certificate computed over **all**
     from ``K(K+1)`` Gram products of ``X``, and when the set holds fewer than ``Kd``
     constraints the dual matrix :math:`A A^\top + D^{-1}` (``m × m``) is factorised
     instead.  After each round every constraint is checked; the set is shrunk to the
-    support plus the nearly active constraints and the most violated ones are added.
+    support plus the nearly active constraints and the most violated ones are added
+    (all of them, up to ``K d``, when most are violated).
     The rounds stop when none is violated.  Non-separable data are detected by a
     Farkas certificate (multipliers :math:`z \ge 0` with :math:`\|A^\top z\|/\sum z`
     below :data:`INFEASIBLE_REL_MARGIN` ``· max ||x_i||``, which bounds the normalised
-    margin of every ``W``).
+    margin of every ``W``).  Fast when ``K d`` is small (its cost per iteration grows like
+    :math:`(Kd)^3`), whatever ``n``.
+``method="dual"``
+    :mod:`lintheory.svm._dual`: L-BFGS-B on the Crammer–Singer dual over a working set
+    (``W = A^\top\lambda`` in the span of the samples; every product is one ``n × K × d``
+    matrix product, no ``Kd × Kd`` block), finished exactly on the support by a dense
+    Cholesky or block-preconditioned CG solve of :math:`A_S A_S^\top\mu = 1` plus
+    primal–dual active-set corrections.  Fast for pre-trained features (``d`` comparable
+    to ``n`` or larger, many classes); a support that nearly fills ``(K-1) d`` (ill
+    conditioned) is handed to the IPM.
 ``method="working_set"``
     The same working-set idea with Clarabel solving each reduced QP (an independent
     cross-check of the IPM; several times slower at ``n (K-1) ≳ 10^4``).
@@ -477,7 +491,7 @@ def _polish(X, yi, pairs, K, W, z):
     rows = _Rows(X, yi, pairs, K)
     slack = rows.apply(W) - 1.0
     S = np.flatnonzero(z > np.maximum(slack, 0.0))
-    if S.size == 0:
+    if S.size == 0 or gram_bytes(S.size) > MEMORY_BUDGET_BYTES:  # no polish past the budget
         return W, z
     sub = _Rows(X, yi, pairs[S], K)
     Q = sub.gram()
