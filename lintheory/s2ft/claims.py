@@ -894,7 +894,8 @@ def _fit_slope(ns, means, draws):
                  r"decays at rate $1/n$ (log-log slope $-1$); the paper's $s\,d_{\ell-1}\log^2(n+p+q)/n$ is rate-only.",
        form="corrected", method="batched Monte Carlo (channel-split instance; quick: widths (8,6,6,5), n = 20..320, "
        "400 reps; full: (40,32,32,24), n = 100..6400, 200 reps, torch on CUDA when present); error = max |mean - exact| / SE (tolerance 4) "
-       "and |slope + 1| against 0.15 + 3 bootstrap SE", expected="holds")
+       "and |slope - slope of the exact excess over the same n| against 0.15 + 3 bootstrap SE (the exact excess is 1/n "
+       "only asymptotically: its slope is about -1.15 at n = 20..320)", expected="holds")
 def _var(ctx):
     inst = _mc_instance(ctx)
     ns = ctx.pick([20, 40, 80, 160, 320], [100, 200, 400, 800, 1600, 3200, 6400])
@@ -902,6 +903,7 @@ def _var(ctx):
     rng = ctx.rng(99)
     zs, zs_alt, det = [], [], {"n": ns}
     exc = {"full": [], "s2ft": []}
+    exc_exact = {"full": [], "s2ft": []}
     boot = {"full": [], "s2ft": []}
     for n in ns:
         out = sv.monte_carlo_risks(inst, n, reps, int(rng.integers(2**31)), methods=("full", "s2ft"),
@@ -917,6 +919,7 @@ def _var(ctx):
             alt = ref["E_inf"] + ref["variance"] * (n - d1 - 1) / n
             zs_alt.append(abs(e.mean() - alt) / se)
             exc[m].append(e.mean() - ref["E_inf"])
+            exc_exact[m].append(ref["variance"])
             idx = np.random.default_rng(n).integers(0, reps, size=(200, reps))
             boot[m].append(e[idx].mean(axis=1) - ref["E_inf"])
             det.setdefault(f"{m}_mean", []).append(float(e.mean()))
@@ -925,8 +928,12 @@ def _var(ctx):
     slope_err = 0.0
     for m in ("full", "s2ft"):
         slope, se = _fit_slope(ns, np.array(exc[m]), np.array(boot[m]).T)
-        det[f"{m}_slope"], det[f"{m}_slope_se"] = slope, se
-        slope_err = max(slope_err, abs(slope + 1) - 3 * se)
+        # the exact excess d'/(n - d' - 1) tr(Pi Sigma_eps) is 1/n only as n -> oo: over the sampled n its
+        # log-log slope is steeper (about -1.15 at n = 20..320), so the Monte Carlo slope is held against it
+        exact_exc = np.array(exc_exact[m])
+        slope_exact = float(np.polyfit(np.log(ns), np.log(exact_exc), 1)[0])
+        det[f"{m}_slope"], det[f"{m}_slope_se"], det[f"{m}_slope_exact"] = slope, se, slope_exact
+        slope_err = max(slope_err, abs(slope - slope_exact) - 3 * se)
     det["max_z"] = float(max(zs))
     det["slope_excess_over_tol"] = slope_err
     rate = pr.thm_f7_variance_rates(inst.layers, inst.ell, inst.channels, inst.r, inst.B_in, inst.sigma_in,
