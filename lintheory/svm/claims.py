@@ -70,7 +70,7 @@ def _etf(cfg):
 
 
 def _etf_claim(aspect: str, statement: str, error_fn, alt_name: str, alt_fn):
-    @claim(id=f"svm.etf.{aspect}", paper=SEED_002, source="Definition 2.1 (L199–200)",
+    @claim(id=f"svm.etf.{aspect}", paper=SEED_002, source="Definition 2.1 (L179–180)",
            statement=statement, form="derived",
            method="numpy on M = sqrt(m/(m-1)) P (I - 11ᵀ/m) for m = 2..12 (quick) / 2..40 (full), "
                   "Haar-random P with orthonormal columns; the alternative is evaluated on the same M",
@@ -190,7 +190,7 @@ def _prop21_certificate(cfg, K_rows=None):
                  smallest_margin_of_template=float(m))
 
 
-@claim(id="svm.prop2_1.closed_form.printed", paper=SEED_002, source="Proposition 2.1(i), L206–213",
+@claim(id="svm.prop2_1.closed_form.printed", paper=SEED_002, source="Proposition 2.1(i), L184–194",
        statement=r"The $\bar K$-class hard-margin SVM on orthonormal data is "
                  r"$(M_{\bar K}\otimes \mathbf 1_n^\top) X_{ft}^\top$",
        form="printed",
@@ -236,7 +236,7 @@ def _prop21_printed(ctx):
     return ev
 
 
-@claim(id="svm.prop2_1.closed_form.corrected", paper=SEED_002, source="Proposition 2.1(i), L206–213",
+@claim(id="svm.prop2_1.closed_form.corrected", paper=SEED_002, source="Proposition 2.1(i), L184–194",
        statement=r"$\bar W^{SVM}_{ft} = ((I_{\bar K} - \frac1{\bar K}\mathbf 1\mathbf 1^\top)\otimes\mathbf 1_n^\top)"
                  r"X_{ft}^\top = \sqrt{(\bar K-1)/\bar K}\,(M_{\bar K}\otimes\mathbf 1_n^\top)X_{ft}^\top$, "
                  r"$\|\bar W^{SVM}_{ft}\|_F = \sqrt{n(\bar K-1)}$",
@@ -392,7 +392,7 @@ def _separable(cfg) -> bool:
     return True
 
 
-@claim(id="svm.prop2_1.orthogonality", paper=SEED_002, source="Proposition 2.1(ii), L215–216; Prop. C.1",
+@claim(id="svm.prop2_1.orthogonality", paper=SEED_002, source="Proposition 2.1(ii), L195–196; Prop. C.1",
        statement=r"$W_{pre}\bar x = 0$ for every fine-tuning sample orthogonal to the pre-training data",
        form="printed",
        method="exact QP on separable pre-training clusters; max |W_pre x̄| / ||W_pre||_F over fine-tuning "
