@@ -68,6 +68,11 @@ def as_float_array(a, name: str, ndim: int | None = None, *, nonempty: bool = Fa
     if raw.dtype.kind == "c":
         raise InputError(f"{name} has complex dtype {raw.dtype}; lintheory works on real arrays "
                          "(pass .real if the imaginary part is meant to be dropped)")
+    if raw.dtype.kind == "O":          # e.g. a list mixing Python and numpy numbers
+        try:
+            raw = raw.astype(np.float64)
+        except (TypeError, ValueError):
+            raise InputError(f"{name} is not a numeric array (it holds non-numeric objects)") from None
     if raw.dtype.kind not in "biuf":
         raise InputError(f"{name} is not a numeric array (dtype {raw.dtype})")
     arr = raw.astype(np.float64)
