@@ -320,7 +320,7 @@ _CURRENT: ContextVar[Claim | None] = ContextVar("lintheory_current_claim", defau
 _LOADING: ContextVar[tuple | None] = ContextVar("lintheory_loading_suite", default=None)
 #: whether a printed claim without a quote is refused at registration (the built-in
 #: suites all carry quotes; tests may switch it off to register toy printed claims)
-REQUIRE_QUOTES = False  # switched on once every built-in printed claim carries its quote
+REQUIRE_QUOTES = True
 
 
 def _paper_data_for(fn: Callable) -> dict:
