@@ -137,6 +137,21 @@ def _find_claim(cfg: WorkConfig) -> Claim:
     return c
 
 
+def _has_train_module(spec: str) -> bool:
+    """Whether the package of an installed suite has a ``train`` module (it trains with torch)."""
+    import importlib.util
+
+    from .suites import _entry_points
+
+    module = _entry_points().get(spec, spec)
+    if module.endswith(".py") or "/" in module or "." not in module:
+        return False
+    try:
+        return importlib.util.find_spec(module.rsplit(".", 1)[0] + ".train") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def _suite_spec_of(c: Claim) -> str | None:
     """How a worker loads the suite of ``c``: its module name, or the file given to --suite."""
     from .suites import _entry_points, suite_spec
@@ -269,16 +284,25 @@ def _worker_init() -> None:
     from . import claims  # noqa: F401  (numpy and the runner, before the first unit arrives)
 
 
-def _worker_preload(specs: tuple) -> int:
+def _worker_preload(specs: tuple, torch: bool = False) -> int:
     """Import the suites of a run in a worker, once, before its first unit (see :func:`run_many`).
 
     Sent as the first unit of each worker slot, so that a worker imports every suite of
-    the run while the coordinator starts its own work, instead of one suite at a time in
-    the middle of the run, where the coordinator may be waiting for the batch that needs
-    it.  A suite that fails to import here is left alone: the unit that needs it raises.
+    the run (and torch, when a suite trains models: 2 s, more on a loaded machine) while
+    the coordinator starts its own work, instead of one at a time in the middle of the
+    run, where the coordinator may be waiting for the batch that needs it (measured: a
+    sweep of two training instances left the coordinator waiting 22 s for the worker's
+    instance, which began with torch's import).  A suite that fails to import here is
+    left alone: the unit that needs it raises.
     """
     from .suites import load_suite
 
+    if torch:
+        try:
+            import torch as _torch  # noqa: F401  (one thread: the worker's env says so)
+        except ImportError:  # pragma: no cover - core dependency
+            pass
+        _cap_worker_threads()
     n = 0
     for spec in specs:
         try:
@@ -639,8 +663,9 @@ def _run_split(claims: Sequence[Claim], configs: list[dict], backend: _Backend,
         if backend.name == "loky" and specs:
             # One per worker slot, first: each worker imports the run's suites while this
             # process starts on its own claims (the start-up overlaps the work).
+            trains = any(_has_train_module(spec) for spec in specs)
             for k in range(backend.slots):
-                disp.add_claim(("preload", k), _worker_preload, specs)
+                disp.add_claim(("preload", k), _worker_preload, specs, trains)
         for cfg in whole:
             whole_left += 1
             disp.add_claim(("claim", cfg["claim_id"]), _worker_run, cfg)
