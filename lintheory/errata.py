@@ -225,6 +225,12 @@ def summary_markdown(suites: Sequence[str] = _PAPER_SUITES) -> str:
         errs = sorted({c.erratum for c in refuted if c.erratum})
         rows.append(f"| {s} | {len(cs)} (+{len(ps)}) | {len(printed)} | {len(refuted)} | "
                     + (", ".join(f"{e} ({data[e]['kind']})" for e in errs) or "—") + " |")
+    total = sum(c.form == "printed" and c.expected == "fails" for c in reg.values())
+    rows += ["", f"{total} refuted printed statements, {len(data)} errata (one per defect):", ""]
+    for eid, e in data.items():
+        first = min((reg[c] for c in e["claims"]), key=lambda c: (c.lines or (0, 0))[0])
+        ln = f", L{first.lines[0]}" if first.lines else ""
+        rows.append(f"- **{eid}** ({_cell(first.source)}{ln}; {e['kind']}): {_cell(e.get('what', ''))}")
     return "\n".join(rows)
 
 
