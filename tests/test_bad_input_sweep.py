@@ -408,6 +408,9 @@ Hq = np.array([[2.0, 0.5], [0.5, 1.0]])
 
 
 def _quad(th):
+    """A quadratic loss that works on numpy arrays and on torch tensors (differentiably)."""
+    if isinstance(th, torch.Tensor):
+        return 0.5 * th @ torch.as_tensor(Hq, dtype=th.dtype) @ th
     return 0.5 * th @ Hq @ th
 
 
@@ -740,6 +743,9 @@ def cases_of(spec: Spec):
         if key not in spec.no_torch:
             out.append(Case(spec, f"{key}:torch", _mut_value(key, lambda v: torch.as_tensor(np.asarray(v))),
                             "same"))
+            out.append(Case(spec, f"{key}:torch-grad",
+                            _mut_value(key, lambda v: torch.tensor(np.asarray(v, dtype=float), requires_grad=True)),
+                            "same"))
         if key not in spec.no_int:
             out.append(Case(spec, f"{key}:int", _mut_value(key, lambda v: np.rint(np.asarray(v) * 4)
                                                            .astype(np.int64)), "match_float", key=key))
@@ -886,6 +892,7 @@ KNOWN = {
     "coto.theorem31_rhs_printed:0:nan", "coto.theorem31_rhs_printed:0:inf",
     "coto.theorem31_rhs_printed:0:complex", "coto.theorem31_rhs_printed:0:ndim+1",
     "coto.theorem31_rhs_printed:0:ndim-1", "coto.theorem31_rhs_printed:0:empty",
+    "coto.theorem31_rhs_printed:0:torch-grad",
     # kkt_residuals ravels s and probs (any shape is read as flat): not an error there, a spec question
     "adadare.kkt_residuals:0:ndim+1", "adadare.kkt_residuals:1:ndim+1",
 }

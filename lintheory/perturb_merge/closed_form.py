@@ -312,7 +312,7 @@ def _rescale_extreme(theta_prev, opts, ops, v, gs, curvatures):
     the exponent m + 2k of the factor that brings numerator, denominator and J back to the caller's
     units."""
     xs = max([float(np.max(np.abs(x))) for x in [theta_prev, v, *opts]])
-    hs = [float(np.max(np.abs(np.asarray(c, dtype=np.float64)))) for c in curvatures if not callable(c)]
+    hs = [float(np.max(np.abs(as_float_array(c, "curvature")))) for c in curvatures if not callable(c)]
     hs = max(hs) if hs and len(hs) == len(curvatures) else 1.0
     lo, hi = _SAFE_MAGNITUDE
     k = math.frexp(xs)[1] if xs > 0 and not lo <= xs <= hi else 0
