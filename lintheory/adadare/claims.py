@@ -250,7 +250,7 @@ def _a18(ctx):
         return (_f(s, printed.a18_drop_probabilities(h, d, cfg["p"])) - _f(s, w.probs)) / _f(s, w.probs)
 
     cfgs = list(_heavy_configs(ctx, [1.0, 2.0, 3.0], [0.0, 0.3, 0.5, 0.9], ctx.pick(1, 5), ctx.pick(200, 1000)))
-    ev_ = sweep(cfgs, ev, CVXPY_TOL, recheck=recheck, size=lambda c: (c["n"], -c["sigma"], -c["p"]),
+    ev_ = sweep(cfgs, ev, CVXPY_TOL, recheck=recheck, size=lambda c: (c["n"], c["sigma"], -c["p"]),
                 certify=_certify_a18_not_optimal)
     ratios, ratios_cvx, clipped = (list(col) for col in zip(*ev_.instance_data)) if ev_.instance_data else ([], [], [])
     ratios = [x for x in ratios if x is not None]
@@ -268,7 +268,7 @@ def _a18(ctx):
         h, d = heavy_tailed(cfg["n"], cfg["sigma"], seed=cfg["seed"])
         return solve_drop_probabilities(h, d, cfg["p"], method="paper").mean_sparsity - cfg["p"]
 
-    ev_eq_ = sweep(cfgs, ev_eq, SPARSITY_TOL, size=lambda c: (c["n"], -c["sigma"], -c["p"]),
+    ev_eq_ = sweep(cfgs, ev_eq, SPARSITY_TOL, size=lambda c: (c["n"], c["sigma"], -c["p"]),
                    certify=_certify_a18_infeasible_for_equality)
     return by_reading({"constraint mean p_i >= p (A.2, as printed)": ev_,
                        "constraint mean p_i = p (A.14)": ev_eq_})
