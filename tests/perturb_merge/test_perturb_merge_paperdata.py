@@ -77,4 +77,9 @@ def test_eq3_certificate_is_exact_and_positive_on_the_stored_counterexample():
 
     rec = run_claim("perturb_merge.eq3.unit_interval.printed")
     assert rec["verdict"] == "fails"
-    assert rec["certificate"]["method"] == "exact" and rec["certificate"]["violation_lower_bound"] > 0
+    assert rec["certificate"]["method"] in ("exact", "interval") and rec["certificate"]["violation_lower_bound"] > 0
+    readings = list(rec["readings"].values())
+    assert [r["verdict"] for r in readings] == ["fails", "fails"]
+    assert readings[0]["certificate"]["method"] == "exact"       # squared loss: Eq. 8 in rationals
+    assert readings[1]["certificate"]["method"] == "interval"    # cross-entropy + Fisher: sigmoids enclosed
+    assert all(r["certificate"]["violation_lower_bound"] > 0 for r in readings)
