@@ -91,6 +91,11 @@ MAX_ROUNDS = 60
 #: status "HandOver" and the caller finishes with the IPM on that support
 HANDOVER_FAILS = 2
 HANDOVER_FILL = 0.9
+#: ... and after HANDOFF_ITERS L-BFGS-B iterations without a finish on a support of at most
+#: HANDOFF_MAX_SUPPORT constraints (correlated features, e.g. ReLU features of digits:
+#: L-BFGS-B converges slowly, while the IPM's m x m systems are small)
+HANDOFF_ITERS = 100
+HANDOFF_MAX_SUPPORT = 1500
 #: non-separable when multipliers bound every normalised margin by this (scaled data)
 INFEASIBLE_REL_MARGIN = 1e-9
 
@@ -251,7 +256,7 @@ def dual_working_set(X, yi, K, W0=None):
             raise SolverError(f"dual working set of {m} constraints exceeds the memory budget "
                               f"({MEMORY_BUDGET_BYTES / 1e9:.1f} GB)", status="MemoryBudget")
         rows = _Rows(X, yi, pairs, K)
-        state = {"x": None, "W": None, "sup": None, "stable": 0, "wait": STABLE_ITERS, "fails": 0,
+        state = {"x": None, "W": None, "sup": None, "stable": 0, "wait": STABLE_ITERS, "fails": 0, "handoff": False,
                  "it": 0, "result": None, "grow": False}
 
         def fg(v):
@@ -273,6 +278,9 @@ def dual_working_set(X, yi, K, W0=None):
                         f"dual multipliers certify that every W has normalised margin <= {farkas:.2e} "
                         "* max_i ||x_i||; hard-margin SVM infeasible", status="PrimalInfeasible")
             sup = xk > 0.0
+            if total_it + state["it"] >= HANDOFF_ITERS and 0 < sup.sum() <= HANDOFF_MAX_SUPPORT:
+                state["handoff"] = True  # slow convergence to a small support: the IPM's case
+                raise _Stop
             if state["sup"] is not None:
                 changed = int(np.count_nonzero(sup != state["sup"]))
                 if changed <= STABLE_FRACTION * max(int(sup.sum()), 1):
@@ -318,7 +326,8 @@ def dual_working_set(X, yi, K, W0=None):
         lam[pairs[:, 0], pairs[:, 1]] = x
         W = rows.apply_t(x)
         sup = x > 0.0
-        handover = state["fails"] >= HANDOVER_FAILS and sup.sum() >= HANDOVER_FILL * (K - 1) * d
+        handover = state["handoff"] or (state["fails"] >= HANDOVER_FAILS
+                                         and sup.sum() >= HANDOVER_FILL * (K - 1) * d)
         if not state["grow"] and not handover:  # L-BFGS-B ended on its own: finish on its support
             out = finish(X, yi, K, pairs[sup], x[sup])
             if out is not None:
@@ -328,10 +337,16 @@ def dual_working_set(X, yi, K, W0=None):
             handover = state["fails"] >= HANDOVER_FAILS and sup.sum() >= HANDOVER_FILL * (K - 1) * d
         if handover:
             Mall = all_margins(W, X, yi)
-            exc = SolverError(f"dual route: the support ({int(sup.sum())} constraints) nearly fills "
-                              f"(K-1) d = {(K - 1) * d}; its finish is handed to the IPM", status="HandOver")
-            exc.active = Mall < 1.0 + 0.05
-            exc.active[pairs[sup, 0], pairs[sup, 1]] = True
+            why = ("is small" if state["handoff"] else f"nearly fills (K-1) d = {(K - 1) * d}")
+            exc = SolverError(f"dual route: the support ({int(sup.sum())} constraints) {why}; its finish "
+                              "is handed to the IPM", status="HandOver")
+            # the support and the nearly active constraints, at most 3 |S| + 64 of them
+            Mall[pairs[sup, 0], pairs[sup, 1]] = -np.inf
+            cap = 3 * int(sup.sum()) + 64
+            near = np.flatnonzero((Mall < 1.0 + 0.05).ravel())
+            near = near[np.argsort(Mall.ravel()[near])[:cap]]
+            exc.active = np.zeros((n, K), dtype=bool)
+            exc.active.ravel()[near] = True
             exc.rounds, exc.iterations = rnd, total_it
             raise exc
         if total_it >= LBFGS_MAX_ITER:
