@@ -4,7 +4,7 @@ import numpy as np
 
 from lintheory.adadare import solve_drop_probabilities
 from lintheory.adadare.data import heavy_tailed
-from lintheory.plotting import figure
+from lintheory.plotting import figure, legend_below
 
 
 @figure("adadare", "loss_ratio_tails")
@@ -39,11 +39,11 @@ def make(ctx):
     axes[0].set_xlabel(r"tail heaviness: log-normal σ of $H_{ii}$")
     axes[0].set_ylabel("expected-loss ratio (variance term)")
     axes[0].axhline(1, color="k", lw=0.8)
-    axes[0].legend(fontsize=7, ncol=2)
+    legend_below(axes[0], ncol=2, fontsize=8)
     axes[0].set_title(f"median and IQR over {reps} draws, n = {n}")
     axes[1].set_xlabel(r"log-normal σ of $H_{ii}$")
     axes[1].set_ylabel("fraction of entries A.18 clips")
     axes[1].set_title("clipping in A.18 (ratio = 1 exactly when none)")
-    axes[1].legend(fontsize=8)
+    legend_below(axes[1], fontsize=8)
     fig.suptitle(r"Theorem 1: A.18 is optimal only without clipping; $\delta_i\sim N(0,1)$")
     return fig

@@ -3,7 +3,7 @@
 import numpy as np
 
 from lintheory.coto.experiments import compare_methods
-from lintheory.plotting import figure
+from lintheory.plotting import figure, legend_below
 
 
 @figure("coto", "fusion_path")
@@ -11,7 +11,7 @@ def make(ctx):
     """Fusion (interpolate A and B) and ensemble (interpolate BA) paths, vanilla vs CoTo, mean ± s.e. over pairs."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), layout="constrained")
     for ax, act in zip(axes, (None, "relu")):
         res = compare_methods(act, n_seeds=ctx.pick(4, 10), steps=ctx.pick(600, 2000), seed=ctx.seed,
                               device=ctx.device)
@@ -24,6 +24,5 @@ def make(ctx):
         ax.set_xlabel(r"$\lambda$")
         ax.set_title("deep linear chain" if act is None else "ReLU MLP chain")
     axes[0].set_ylabel("test MSE")
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
+    legend_below(axes[0], ncol=2, fontsize=8)
     return fig

@@ -29,6 +29,6 @@ def make(ctx):
         ax.set_xlabel("activation probability p")
         ax.set_title(title + ("" if shift == 0.0 else f", c = {cshift:.2f}"))
     axes[0].set_ylabel("loss")
-    axes[1].legend(fontsize=7, loc="best")
+    axes[1].legend(fontsize=8, loc="best")
     fig.tight_layout()
     return fig

@@ -5,7 +5,7 @@ import numpy as np
 from lintheory.coto.data import gain_problem
 from lintheory.coto.experiments import compare_methods
 from lintheory.coto.train import train_additive_gains
-from lintheory.plotting import figure
+from lintheory.plotting import figure, legend_below
 
 
 @figure("coto", "shapley_shares")
@@ -20,7 +20,7 @@ def make(ctx):
                                 device=ctx.device)
     L = g["gains"].size
     x = np.arange(1, L + 1)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), layout="constrained")
     for k, (m, off) in enumerate((("vanilla", -0.18), ("coto", 0.18))):
         S = np.array([o["shares"] for o in outs[k * n_seeds:(k + 1) * n_seeds]])
         axes[0].bar(x + off, S.mean(0), width=0.36, yerr=S.std(0, ddof=1) / np.sqrt(n_seeds), capsize=2,
@@ -39,7 +39,6 @@ def make(ctx):
         ax.set_xlabel("adapter (layer)")
         ax.set_xticks(x)
     axes[0].set_ylabel(r"Shapley share $\varphi_i/\sum_k\varphi_k$")
-    axes[0].legend(fontsize=7)
-    axes[1].legend(fontsize=7)
-    fig.tight_layout()
+    legend_below(axes[0], fontsize=8)
+    legend_below(axes[1], fontsize=8)
     return fig

@@ -60,5 +60,5 @@ def make(ctx):
     ax.set_xlabel(r"$\lambda$ (mean CE)")
     ax.set_ylabel("normalised margin")
     ax.set_title(rf"K={K}, $\bar K$={Kb}, n={n}: max union margin {star.value:.4f} at $\lambda^*$={star.lam:.3g}")
-    ax.legend(fontsize=7, loc="center left")
+    ax.legend(fontsize=8, loc="center left")
     return fig

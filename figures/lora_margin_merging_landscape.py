@@ -4,7 +4,7 @@ import numpy as np
 
 from lintheory.lora_margin import adapter, merge_coefficients, thresholds
 from lintheory.lora_margin.data import merging_problem
-from lintheory.plotting import figure
+from lintheory.plotting import figure, legend_below
 from lintheory.svm import multiclass_margin, normalized_margin
 
 
@@ -39,5 +39,5 @@ def make(ctx):
     ax.set_xlabel(r"$\alpha_1$ (task 1: $\bar K$=5)")
     ax.set_ylabel(r"$\alpha_2$ (task 2: $\bar K$=3, low regime)")
     ax.set_title("Merging two LoRA adapters (Theorem 3.3)")
-    ax.legend(fontsize=8, loc="upper right")
+    legend_below(ax, fontsize=8)
     return fig

@@ -11,6 +11,7 @@ def make(ctx):
     """Regimes of the optimum (colours) with the true λ0, λ_crit and the printed 1/(K√n); hatched: printed is wrong."""
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
 
     K, n = 20, 1
     kbs = np.arange(1, K + 1)
@@ -20,7 +21,7 @@ def make(ctx):
     for j, Kb in enumerate(kbs):
         reg = optimum(K, int(Kb), n, g)
         R[:, j] = [code[r] for r in reg.regime]
-    fig, ax = plt.subplots(figsize=(7.5, 5), layout="constrained")
+    fig, ax = plt.subplots(figsize=(10, 5), layout="constrained")
     x = kbs / K
     cmap = ListedColormap(["#dddddd", "#9ecae1", "#fdae6b"])
     ax.pcolormesh(x, g, R, cmap=cmap, vmin=0, vmax=2, shading="nearest")
@@ -31,13 +32,18 @@ def make(ctx):
     ax.axhline(1 / K, color="r", ls=":", lw=2, label=r"printed $1/(K\sqrt{n})$ (zero threshold and $\lambda_{crit}$ bound)")
     wrong = (g[:, None] >= 1 / K) & (R > 0)        # printed says Z* = 0, truth is nonzero
     ax.contourf(x, g, wrong.astype(float), levels=[0.5, 1.5], colors="none", hatches=["//"])
-    for lab, c in (("high (Z* = 0)", "#dddddd"), ("intermediate (c = 0, rank K̄-1)", "#9ecae1"),
-                   ("low (c > 0, rank K̄)", "#fdae6b")):
-        ax.fill_between([], [], color=c, label=lab)
+    # Explicit swatches with a dark edge: the legend sits outside the map, on white, so the
+    # pale "high" and "low" colours show (inside the map the "low" swatch vanished on its own colour).
+    handles, _ = ax.get_legend_handles_labels()
+    handles += [Patch(facecolor=c, edgecolor="0.35", lw=0.8, label=lab) for lab, c in
+                (("high (Z* = 0)", "#dddddd"), ("intermediate (c = 0, rank K̄-1)", "#9ecae1"),
+                 ("low (c > 0, rank K̄)", "#fdae6b"),
+                 ("hatched: printed says Z* = 0, truth is not", "white"))]
+    handles[-1].set_hatch("//")
     ax.set_yscale("log")
     ax.set_ylim(g[0], g[-1])
     ax.set_xlabel(r"$\bar K/K$ (K = 20)")
     ax.set_ylabel(r"$\lambda\sqrt{n}$ (mean CE)")
-    ax.set_title("Regimes of the LoRA optimum; hatched: printed theorem says zero, truth is not")
-    ax.legend(fontsize=7, loc="lower left")
+    ax.set_title("Regimes of the LoRA optimum, true and printed thresholds")
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     return fig

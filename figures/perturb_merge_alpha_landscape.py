@@ -5,7 +5,7 @@ import numpy as np
 from lintheory.perturb_merge import data
 from lintheory.perturb_merge.train import (GRID, loss_function, make_model, run_sequence, task_loss_fn,
                                            torch_threads)
-from lintheory.plotting import figure
+from lintheory.plotting import figure, legend_below
 
 
 def _curve(model, loss, tasks, res, t):
@@ -69,6 +69,6 @@ def make(ctx):
             ax.set_xlabel(r"merging coefficient $\alpha_{%d}$" % T)
             ax.set_ylabel(r"$\sum_{i\leq t}\mathcal{L}_i(\hat\theta_{t-1}+\alpha\,\Delta\theta_t^*)$")
             ax.set_title(title)
-            ax.legend(fontsize=7.5)
+            legend_below(ax, fontsize=8)
     fig.suptitle("P&M Eq. 8 at the last task: α* vs the grid minimum (shaded: outside [0, 1], Eq. 3)")
     return fig

@@ -5,7 +5,7 @@ import numpy as np
 from lintheory.perturb_merge import data, fd_quadratic_form
 from lintheory.perturb_merge.solvers import loglog_slope
 from lintheory.perturb_merge.train import torch_threads
-from lintheory.plotting import figure
+from lintheory.plotting import figure, legend_below
 
 
 @figure("perturb_merge", "fd_error")
@@ -51,5 +51,5 @@ def make(ctx):
     ax.set_ylabel(r"$|\mathrm{FD}_\epsilon - v^\top H v|$")
     ax.set_ylim(1e-17, 10)
     ax.set_title("Eq. 13: error = ε²/12 ∇⁴L[v,v,v,v] (dotted) + round-off ∝ 1/ε²")
-    ax.legend(fontsize=8, loc="upper left")
+    legend_below(ax, fontsize=8)
     return fig

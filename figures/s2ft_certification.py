@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from lintheory.plotting import figure
+from lintheory.plotting import figure, legend_below
 from lintheory.s2ft import closed_form as cf
 from lintheory.s2ft import solvers as sv
 
@@ -41,5 +41,5 @@ def make(ctx):
     ax.set_xlabel(r"scale of the label shift $B^{(o)}-B^{(i)}$")
     ax.set_ylabel("fraction of instances")
     ax.set_title("Theorem 4.2 certifies few of the OOD wins of S²FT")
-    ax.legend(fontsize=8)
+    legend_below(ax, fontsize=8)
     return fig

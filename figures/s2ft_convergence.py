@@ -42,5 +42,5 @@ def make(ctx):
     ax.set_xlabel("sample size n")
     ax.set_ylabel(r"$\mathbb{E}\,\mathcal{E}^{(i)}_n - \mathcal{E}^{(i)}_\infty$")
     ax.set_title(f"rate 1/n with exact constants ({reps} reps, widths {widths})")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     return fig

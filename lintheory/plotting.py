@@ -132,3 +132,20 @@ def _make_figure_worker(unit: dict) -> tuple[str, list[str]]:
 
     _cap_worker_threads()
     return make_figure(**unit)
+
+
+def legend_below(ax, *, ncol: int = 1, offset: float = 0.16, **kw):
+    """Put ``ax``'s legend under the axes (below its x label), where it covers no data.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    ncol : int
+        Legend columns.
+    offset : float
+        Gap from the axes' bottom edge to the legend's top, in axes fractions; large
+        enough to clear the tick labels and the x label of a 3-5 inch tall axes.
+    **kw
+        Passed to :meth:`~matplotlib.axes.Axes.legend`.
+    """
+    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, -offset), ncol=ncol, **kw)
