@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import as_count
 from ..errors import InputError
 
 __all__ = ["heavy_tailed", "light_tailed", "with_zero_scores", "linear_layer_task", "no_clip_margin"]
@@ -35,6 +36,7 @@ def heavy_tailed(n: int, sigma: float = 2.0, seed=None):
     """
     if n < 1 or sigma < 0:
         raise InputError(f"need n >= 1 and sigma >= 0, got n={n}, sigma={sigma}")
+    n = as_count(n, "n", minimum=1)
     r = _rng(seed)
     return np.exp(sigma * r.standard_normal(n)), r.standard_normal(n)
 
@@ -67,6 +69,7 @@ def light_tailed(n: int, p: float, seed=None, spread: float = 0.5):
     >>> no_clip_margin(h, d, 0.5) >= 0
     True
     """
+    n = as_count(n, "n", minimum=1)
     r = _rng(seed)
     zh, zd, sg = r.random(n), r.random(n), r.choice([-1.0, 1.0], n)
     a = float(spread)
@@ -92,6 +95,7 @@ def with_zero_scores(n: int, n_zero: int, sigma: float = 1.0, seed=None, kind: s
     """
     if not 0 <= n_zero <= n:
         raise InputError(f"need 0 <= n_zero <= n, got {n_zero}, {n}")
+    n, n_zero = as_count(n, "n", minimum=1), as_count(n_zero, "n_zero", minimum=0, maximum=n)
     r = _rng(seed)
     h, d = heavy_tailed(n, sigma, r)
     idx = r.choice(n, n_zero, replace=False)
@@ -124,6 +128,8 @@ def linear_layer_task(n_samples: int = 200, d_in: int = 20, d_out: int = 6, *, f
     >>> t["X"].shape, t["W_pre"].shape
     ((10, 3), (2, 3))
     """
+    n_samples, d_in, d_out = (as_count(v, nm, minimum=1) for v, nm in
+                              ((n_samples, "n_samples"), (d_in, "d_in"), (d_out, "d_out")))
     r = _rng(seed)
     C = (1 - correlation) * np.eye(d_in) + correlation * np.ones((d_in, d_in))
     L = np.linalg.cholesky(C)

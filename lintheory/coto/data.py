@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validation import as_count
 from ..errors import InputError
 
 __all__ = ["LoraChain", "random_lora_chain", "teacher_student_chain", "gain_problem"]
@@ -64,8 +65,7 @@ def random_lora_chain(L: int, d: int, r: int = 1, n: int = 8, *, seed=0, adapter
     >>> c = random_lora_chain(3, 4, seed=0); c.L, c.X.shape, c.dW[0].shape
     (3, (8, 4), (4, 4))
     """
-    if min(int(L), int(d), int(r), int(n)) < 1:
-        raise InputError(f"L, d, r, n must be >= 1, got {L}, {d}, {r}, {n}")
+    L, d, r, n = (as_count(v, nm, minimum=1) for v, nm in ((L, "L"), (d, "d"), (r, "r"), (n, "n")))
     rng = np.random.default_rng(seed)
     W = _base_weights(rng, L, d, activation)
     B = [adapter_scale * rng.standard_normal((d, r)) / np.sqrt(r) for _ in range(L)]
@@ -84,6 +84,8 @@ def teacher_student_chain(L: int = 6, d: int = 12, *, n_train: int = 64, n_test:
     dict with ``W`` (list of (d, d)), ``X_train`` (n_train, d), ``Y_train``, ``X_test``, ``Y_test``,
     ``teacher_dW`` (list of (d, d)).
     """
+    L, d, n_train, n_test = (as_count(v, nm, minimum=1) for v, nm in
+                             ((L, "L"), (d, "d"), (n_train, "n_train"), (n_test, "n_test")))
     rng = np.random.default_rng(seed)
     W = _base_weights(rng, L, d, activation)
     dT = []
@@ -110,6 +112,7 @@ def gain_problem(L: int = 6, d: int = 4, n: int = 16, *, gains=None, seed=0):
     dict with ``W0`` (d, d), ``X`` (n, d), ``Y`` (n, d) and ``gains`` (L,) (default
     ``linspace(0.5, 2, L)``, a proxy for layer-dependent gradient scales).
     """
+    L, d, n = (as_count(v, nm, minimum=1) for v, nm in ((L, "L"), (d, "d"), (n, "n")))
     rng = np.random.default_rng(seed)
     gains = np.linspace(0.5, 2.0, L) if gains is None else np.asarray(gains, dtype=np.float64)
     if gains.shape != (L,) or np.any(gains <= 0):

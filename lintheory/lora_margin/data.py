@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._validation import as_count, as_scalar
 from ..errors import InputError
 from ..svm import hard_margin_svm, multiclass_margin
 from ..svm.data import pretraining_clusters
@@ -113,6 +114,11 @@ def merging_problem(K: int, tasks, d: int | None = None, *, d_pre: int | None = 
     >>> [t.X.shape for t in P.tasks], P.d
     ([(4, 13), (3, 13)], 13)
     """
+    K = as_count(K, "K (number of output classes)")
+    if d is not None:
+        d = as_count(d, "d", minimum=1)
+    if d_pre is not None:
+        d_pre = as_count(d_pre, "d_pre", minimum=1)
     rng = np.random.default_rng(seed)
     if K < 2:
         raise InputError(f"K must be >= 2, got {K}")
@@ -155,6 +161,8 @@ def lora_problem(K: int, Kb: int, n: int, d: int | None = None, *, labels=None, 
     >>> P.X_ft.shape, float(abs(P.X_ft @ P.W_pre.T).max()) < 1e-8
     ((6, 13), True)
     """
+    K, Kb = as_count(K, "K (number of output classes)"), as_count(Kb, "Kb (fine-tuning classes)", minimum=1)
+    n = as_count(n, "n (samples per class)", minimum=1)
     if Kb > K:
         raise InputError(f"Kb = {Kb} > K = {K}")
     lab = Kb if labels is None else labels
@@ -189,6 +197,8 @@ def near_orthogonal_features(Kb: int, n: int, d: int, *, intra_corr: float = 0.2
     >>> X.shape, round(float(X[0] @ X[1]), 12), round(float(X[0] @ X[4]), 12)
     ((12, 20), 0.25, 0.0)
     """
+    Kb, n, d = (as_count(v, nm, minimum=1) for v, nm in ((Kb, "Kb"), (n, "n"), (d, "d")))
+    intra_corr = as_scalar(intra_corr, "intra_corr")
     if not 0 <= intra_corr < 1:
         raise InputError(f"intra_corr must be in [0, 1), got {intra_corr}")
     if d < Kb * (n + 1):

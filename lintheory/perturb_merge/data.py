@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validation import as_count, renamed_kwargs
 from ..errors import InputError
 
 __all__ = ["Task", "random_psd", "random_merge_instance", "quadratic_tasks", "linear_regression_tasks",
@@ -26,7 +27,8 @@ class Task:
 
 def random_psd(rng: np.random.Generator, d: int, *, rank: int | None = None, ridge: float = 1e-3) -> np.ndarray:
     """A random PSD ``(d, d)`` matrix ``G Gᵀ / d + ridge I`` with ``G`` of shape (d, rank)."""
-    r = d if rank is None else int(rank)
+    d = as_count(d, "d", minimum=1)
+    r = d if rank is None else as_count(rank, "rank", minimum=1)
     G = rng.standard_normal((d, r))
     return G @ G.T / d + ridge * np.eye(d)
 
@@ -39,8 +41,7 @@ def random_merge_instance(rng: np.random.Generator, d: int, t: int, *, kind: str
     (d,)), or ``"rank"`` (PSD of random rank, plus 1e-3 I).  ``start_at_previous_optimum`` sets
     ``theta_prev = optima[0]`` (the t = 2 situation, where α₁ = 1 has been applied).
     """
-    if d < 1 or t < 1:
-        raise InputError(f"need d >= 1 and t >= 1, got d={d}, t={t}")
+    d, t = as_count(d, "d", minimum=1), as_count(t, "t (number of tasks)", minimum=1)
     optima = [rng.standard_normal(d) for _ in range(t - 1)]
     theta_prev = optima[0].copy() if (start_at_previous_optimum and t >= 2) else rng.standard_normal(d)
     delta = rng.standard_normal(d)
@@ -62,6 +63,7 @@ def quadratic_tasks(rng: np.random.Generator, d: int, T: int, *, common_hessian:
 
     Returns ``(hessians, centres)``; with full-rank ``H_i`` the task optimum reached from any start is ``c_i``.
     """
+    d, T = as_count(d, "d", minimum=1), as_count(T, "T (number of tasks)", minimum=1)
     if common_hessian:
         H = random_psd(rng, d) if kind == "dense" else rng.lognormal(0.0, 1.0, d)
         Hs = [H] * T
@@ -79,6 +81,7 @@ def linear_regression_tasks(rng: np.random.Generator, T: int, n: int, d: int, *,
     :math:`X_t^\\top X_t/n` differ between tasks; ``w_t = shared * w_0 + (1 - shared) * u_t``.  ``noise`` is a
     float or a length-T sequence of per-task noise standard deviations (heterogeneous noise biases the Fisher).
     """
+    T, n, d = as_count(T, "T", minimum=1), as_count(n, "n", minimum=1), as_count(d, "d", minimum=1)
     noise = np.broadcast_to(np.asarray(noise, float), (T,))
     w0 = rng.standard_normal(d)
     tasks = []
@@ -93,6 +96,7 @@ def linear_regression_tasks(rng: np.random.Generator, T: int, n: int, d: int, *,
 
 def logistic_tasks(rng: np.random.Generator, T: int, n: int, d: int, *, scale: float = 1.0) -> list[Task]:
     """Sequential binary logistic tasks: ``y ~ Bernoulli(sigmoid(X w_t))`` with ``||w_t||`` ~ ``scale * sqrt(d)``."""
+    T, n, d = as_count(T, "T", minimum=1), as_count(n, "n", minimum=1), as_count(d, "d", minimum=1)
     tasks = []
     for _ in range(T):
         s = rng.lognormal(0.0, 0.5, d)
@@ -104,12 +108,16 @@ def logistic_tasks(rng: np.random.Generator, T: int, n: int, d: int, *, scale: f
     return tasks
 
 
-def rotated_classification_tasks(rng: np.random.Generator, T: int, n: int, d: int, n_classes: int = 3, *,
+@renamed_kwargs(n_classes="K")
+def rotated_classification_tasks(rng: np.random.Generator, T: int, n: int, d: int, K: int = 3, *,
                                  separation: float = 2.0, angle: float = 0.6) -> list[Task]:
     """Domain-incremental tasks: one Gaussian-mixture problem, each task's inputs rotated by a random rotation
-    ``exp(angle * A)`` (A skew-symmetric, unit spectral scale).  Labels are int64 in [0, n_classes)."""
+    ``exp(angle * A)`` (A skew-symmetric, unit spectral scale).  Labels are int64 in [0, K)
+    (``n_classes`` is a deprecated alias of ``K``)."""
     from scipy.linalg import expm
 
+    T, n, d = as_count(T, "T", minimum=1), as_count(n, "n", minimum=1), as_count(d, "d", minimum=1)
+    n_classes = as_count(K, "K (number of classes)", minimum=2)
     means = separation * rng.standard_normal((n_classes, d))
     tasks = []
     for _ in range(T):
