@@ -454,6 +454,18 @@ def select_claims(papers: Sequence[str] | None = None,
     del extra
     return out
 
+def belongs_to(c: Claim, suites: Sequence[str] | None) -> bool:
+    """Whether ``c`` is a claim of ``suites`` -- a paper's derivation steps (``proofs.<paper>.*``) included."""
+    if suites is None:
+        return True
+    return c.group in suites or (c.group == "proofs" and c.id.split(".")[1] in suites)
+
+
+def with_proofs(suites: Sequence[str] | None) -> list[str] | None:
+    """``suites`` plus ``proofs`` (whose steps belong to the papers), for loading."""
+    return None if suites is None else sorted(set(suites) | {"proofs"})
+
+
 def claim_seed(run_seed: int, claim_id: str) -> int:
     """The claim's own seed: stable across processes, orders and Python versions."""
     return (int(run_seed) * 1_000_003 + zlib.crc32(claim_id.encode())) % (2**32)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .claims import registry
+from .claims import belongs_to, registry, with_proofs
 from .errors import InputError
 from .paperdata import data_for_module
 
@@ -30,14 +30,15 @@ REASONS = ("definition only", "cited from another paper",
 
 def coverage_rows(suites: Sequence[str] | None = None) -> list[dict]:
     """The coverage index of the given suites: ``{paper, suite, result, location, claims, reason}`` rows."""
-    reg = registry(suites)
+    reg = registry(with_proofs(suites))
     mods = []
     for c in reg.values():
-        if suites is not None and c.group not in suites:
+        if not belongs_to(c, suites):
             continue
         m = getattr(c.check, "__module__", None)
-        if (m, c.group) not in mods:
-            mods.append((m, c.group))
+        paper = c.id.split(".")[1] if c.group == "proofs" else c.group  # a step belongs to its paper
+        if (m, paper) not in mods:
+            mods.append((m, paper))
     rows = []
     seen = set()
     for mod, suite in mods:

@@ -20,7 +20,7 @@ import json
 import shlex
 from typing import Iterable, Sequence
 
-from .claims import ERRATUM_KINDS, Claim, registry
+from .claims import ERRATUM_KINDS, Claim, belongs_to, registry, with_proofs
 from .errors import InputError
 from .paperdata import data_for_module
 
@@ -51,7 +51,7 @@ def errata_data(suites: Sequence[str] | None = None) -> dict[str, dict]:
     # errata live in any data file of any suite (a proof step may name its paper's
     # erratum), so read them all; keep those named by the selected suites' claims
     reg = registry()
-    claims = [c for c in reg.values() if suites is None or c.group in suites]
+    claims = [c for c in reg.values() if belongs_to(c, suites)]
     data = _data_of(reg.values())
     for c in claims:
         if c.erratum is None:
@@ -74,9 +74,9 @@ def errata_data(suites: Sequence[str] | None = None) -> dict[str, dict]:
 
 def errata_claims(suites: Sequence[str] | None = None) -> list[Claim]:
     """The claims a run needs for the errata: every printed claim, and the corrected claims named."""
-    reg = registry(suites)
+    reg = registry(with_proofs(suites))
     data = errata_data(suites)
-    ids = {c.id for c in reg.values() if c.form == "printed" and (suites is None or c.group in suites)}
+    ids = {c.id for c in reg.values() if c.form == "printed" and belongs_to(c, suites)}
     for e in data.values():
         ids.update(e["claims"])
         if e.get("corrected"):
