@@ -20,6 +20,7 @@ the printed matrix, for every orthonormal ``P`` of Definition 2.1.
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 
 import numpy as np
@@ -139,6 +140,30 @@ def _orth_data(cfg, K=None):
     return data.orthonormal_class_data(cfg["Kb"], cfg["n"], cfg["d"], labels=labels, seed=cfg["seed"])
 
 
+@functools.lru_cache(maxsize=512)
+def _qp_cached(Kb, n, K, d, seed, K_rows, method):
+    cfg = {"Kb": Kb, "n": n, "K": K, "d": d, "seed": seed}
+    X, y = _orth_data(cfg, K_rows)
+    res = hard_margin_svm(X, y, K_rows, method=method)
+    res.W.setflags(write=False)
+    return res
+
+
+def _qp_result(cfg, K_rows=None, method="cvxpy"):
+    """The exact QP of an orthonormal instance, memoised per process: a claim's evaluate and
+    its alternative solve the same instance once (``clear_caches`` empties it for mutants)."""
+    return _qp_cached(cfg["Kb"], cfg["n"], cfg.get("K", cfg["Kb"]), cfg["d"], cfg["seed"], K_rows, method)
+
+
+def _qp(cfg, K_rows=None, method="cvxpy"):
+    return _qp_result(cfg, K_rows, method).W
+
+
+def clear_caches():
+    """Forget memoised QP solutions (:func:`lintheory.mutants.run_mutants` calls this)."""
+    _qp_cached.cache_clear()
+
+
 def _rel(A, B) -> float:
     return float(np.linalg.norm(A - B) / np.linalg.norm(B))
 
@@ -247,7 +272,7 @@ def _prop21_printed(ctx):
 def _prop21_corrected(ctx):
     def qp(cfg):
         X, y = _orth_data(cfg)
-        return X, y, hard_margin_svm(X, y, method="cvxpy").W
+        return X, y, _qp(cfg)
 
     def err(cfg):
         X, y, W = qp(cfg)
@@ -270,7 +295,7 @@ def _prop21_corrected(ctx):
 def _k_row(ctx):
     def qp(cfg):
         X, y = _orth_data(cfg, cfg["K"])
-        return X, y, hard_margin_svm(X, y, cfg["K"], method="cvxpy").W
+        return X, y, _qp(cfg, cfg["K"])
 
     def err(cfg):
         X, y, W = qp(cfg)
@@ -298,7 +323,7 @@ def _direction(ctx):
     def err(cfg):
         X, y = _orth_data(cfg)
         P = prop2_1_svm(X, y)
-        qp = hard_margin_svm(X, y, method="cvxpy").W
+        qp = _qp(cfg)
         tr = train_linear_classifier(X, y, lam=cfg["lam"], seed=cfg["seed"], device=ctx.device)
         return max(1 - _cos(P, qp), 1 - _cos(P, tr))
 
@@ -306,7 +331,7 @@ def _direction(ctx):
         X, y = _orth_data(cfg)
         classes = np.unique(y)
         onehot = np.eye(classes.size)[:, np.searchsorted(classes, y)] @ X
-        return 1 - _cos(onehot, hard_margin_svm(X, y, method="cvxpy").W)
+        return 1 - _cos(onehot, _qp(cfg))
 
     def configs():
         for i, cfg in enumerate(_orth_configs(ctx, ctx.pick(8, 40))):
@@ -348,8 +373,7 @@ def _thm_d1(ctx):
        expected="holds")
 def _k_row_margin(ctx):
     def gamma(cfg):
-        X, y = _orth_data(cfg, cfg["K"])
-        return hard_margin_svm(X, y, cfg["K"], method="cvxpy").normalized_margin
+        return _qp_result(cfg, cfg["K"]).normalized_margin
 
     def err(cfg):
         g = max_normalized_margin(cfg["n"], cfg["Kb"], cfg["K"])
