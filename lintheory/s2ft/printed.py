@@ -19,7 +19,8 @@ from . import closed_form as cf
 
 __all__ = ["thm4_2_s2ft_bound", "thm4_2_lora_lower_bound", "thm4_2_conditions", "lemma_f14_chain",
            "thm_f10_bias_bound", "thm_f13_bias_bound", "thm_f7_variance_rates", "cor_f18_bound",
-           "lemma_g1_bound", "thm_f15_bound", "thm_f11_lower_bound", "remark_f16_bound"]
+           "lemma_g1_bound", "thm_f15_bound", "thm_f11_lower_bound", "remark_f16_bound",
+           "thm_f11_upper_terms"]
 
 
 def thm4_2_s2ft_bound(layers, ell, channels, B_in, B_out, sigma_x) -> float:
@@ -229,3 +230,28 @@ def remark_f16_bound(layers, ell, channels, B_in, B_out, sigma_x) -> float:
     fro2 = lambda M: float(np.sum(np.asarray(M) ** 2))  # noqa: E731
     return float(cf.excess_risk(parts.W_pre, Bo, S) + 3 * fro2(P2 @ (Bo - Bi) @ h)
                  + 3 * fro2(Bi @ h @ (np.eye(parts.p) - P)))
+
+
+def thm_f11_upper_terms(layers, ell, r, B_in, B_out, sigma_in, sigma_out) -> dict:
+    r"""The four terms of Theorem F.11's upper bound (L752), unsquared: ``x, y, z, w`` with
+
+    .. math:: \mathcal E^{(o)}(\text{LoRA}_\infty) \lesssim x^2 + y^2 + z + w^2 \quad\text{(as converted)},
+
+    :math:`x = \|(I-P')B^{(o)}\Sigma_o^{1/2}\|`, :math:`y = \|(B^{(o)}-B^{(i)})\Sigma_i^{1/2}\|\|G\|_{op}`,
+    :math:`z = \|(B^{(o)}-W^{pre})(\Sigma_o^{1/2}-\Sigma_i^{1/2}G)\|`, :math:`w = \|G\|_{op}\sqrt\rho`.
+    The converted text leaves ``z`` unsquared; its proof gives :math:`\sqrt{\mathcal E} \le x+y+z+w`, hence
+    :math:`\mathcal E \le 4(x^2+y^2+z^2+w^2)`.
+    """
+    parts = cf.network_parts(layers, ell)
+    Si = cf.check_covariance(sigma_in, "sigma_in", parts.p)
+    So = cf.check_covariance(sigma_out, "sigma_out", parts.p)
+    Bi, Bo = np.asarray(B_in, float), np.asarray(B_out, float)
+    G = cf._G(parts, Si, So)
+    Gop = float(np.linalg.norm(G, 2)) if G.size else 0.0
+    hi, ho = cf.psd_sqrt(Si), cf.psd_sqrt(So)
+    I_P = np.eye(parts.q) - cf.projector(parts.K, "K")
+    sf = cf._svd_kept((Bi - parts.W_pre) @ hi, "D Sigma_in^{1/2}", check_cond=False)[1]
+    rho = (max(0, sf.size - r) / sf.size * (sf[0] / sf[-1]) ** 4 * float(np.sum(sf ** 2))) if sf.size else 0.0
+    fro = lambda M: float(np.linalg.norm(M))  # noqa: E731
+    return {"x": fro(I_P @ Bo @ ho), "y": fro((Bo - Bi) @ hi) * Gop, "z": fro((Bo - parts.W_pre) @ (ho - hi @ G)),
+            "w": Gop * float(np.sqrt(rho))}
