@@ -57,6 +57,18 @@ def pytest_terminal_summary(terminalreporter):
     parts = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(CLAIM_RUN_SECONDS.items()))
     terminalreporter.write_line(f"claim runs: {spent:.1f} s of {wall:.1f} s session wall time "
                                 f"({100 * spent / max(wall, 1e-9):.0f} %): {parts}")
+    path = os.environ.get("LINTHEORY_TEST_TIMING")  # read by benchmarks/run_all.py's table
+    if path:
+        import json
+
+        stats = terminalreporter.stats
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump({"created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                       "session_wall_s": round(wall, 1), "claim_runs_s": round(spent, 1),
+                       "claim_runs_share": round(spent / max(wall, 1e-9), 3),
+                       "parts_s": {k: round(v, 1) for k, v in CLAIM_RUN_SECONDS.items()},
+                       "passed": len(stats.get("passed", [])), "failed": len(stats.get("failed", [])),
+                       "loadavg_1min_at_end": round(os.getloadavg()[0], 2)}, fh, indent=1)
 
 
 class QuickRecords:
