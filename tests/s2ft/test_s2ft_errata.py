@@ -86,3 +86,13 @@ def test_adam_without_enough_steps_raises_with_restarts():
     res = train_adapter([np.eye(3)], 1, X, Y, method="full", optimizer="adam", lr=0.05, steps=400, restarts=4,
                         grad_tol=1e-8, device="cpu")
     assert np.abs(res.F - np.diag([1.0, 2.0, 3.0])).max() < 1e-6
+
+
+def test_f11_upper_scaling_family_ratio_grows_only_as_converted():
+    cfg = {"family": "scaling", "seed": 5}
+    assert C._f11_upper_err(False)(cfg) == pytest.approx(1.0, abs=1e-9)   # E / (x^2 + y^2 + z + w^2) ~ t
+    assert C._f11_upper_err(True)(cfg) == pytest.approx(0.0, abs=1e-9)    # E / (x^2 + y^2 + z^2 + w^2) = 1
+    inst = C._f11_upper_family(cfg, 8.0)
+    a = pr.thm_f11_upper_terms(inst.layers, 1, 1, inst.B_in, inst.B_out, inst.sigma_in, inst.sigma_out)
+    assert a["x"] == pytest.approx(0, abs=1e-12) and a["y"] == pytest.approx(0, abs=1e-12)
+    assert a["w"] == pytest.approx(0, abs=1e-12) and a["z"] > 0
