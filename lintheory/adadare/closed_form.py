@@ -122,7 +122,8 @@ def _check_sparsity(p) -> float:
         raise InputError(f"p must be a finite number in [0, 1), got {p}")
     if p < 0 or p >= 1:
         viol = -p if p < 0 else p - 1.0
-        raise AssumptionError("the target sparsity p lies in [0, 1) (A.2)", float(viol), 0.0,
+        raise AssumptionError(f"the target sparsity p lies in [0, 1) (A.2); got p = {p:g}, distance outside "
+                              "[0, 1)", float(viol), None,
                               hint="p = 1 would drop every entry; p < 0 is not a sparsity")
     return p
 
