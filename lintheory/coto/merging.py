@@ -107,9 +107,12 @@ def loss_barrier(lams, losses) -> float:
     losses = as_float_array(losses, "losses", ndim=1)
     if lams.shape != losses.shape or lams.size < 2:
         raise InputError(f"lams and losses need equal length >= 2, got {lams.shape}, {losses.shape}")
-    if abs(lams[0]) > 1e-12 or abs(lams[-1] - 1) > 1e-12 or np.any(np.diff(lams) <= 0):
-        raise AssumptionError("the path grid increases from lambda = 0 to lambda = 1: "
-                              "endpoint distance", float(max(abs(lams[0]), abs(lams[-1] - 1))), 0.0)
+    if abs(lams[0]) > 1e-12 or abs(lams[-1] - 1) > 1e-12:
+        raise AssumptionError("the path grid runs from lambda = 0 to lambda = 1: endpoint distance",
+                              float(max(abs(lams[0]), abs(lams[-1] - 1))), 1e-12)
+    if np.any(np.diff(lams) <= 0):
+        raise AssumptionError("the path grid lams is strictly increasing: smallest step",
+                              float(np.min(np.diff(lams))), 0.0, relation=">")
     chord = (1 - lams) * losses[0] + lams * losses[-1]
     return float(np.max(losses - chord))
 
