@@ -310,7 +310,7 @@ def _cell(s) -> str:
         if i % 2:
             part = part.replace("\\|", "\\Vert ").replace("|", "\\vert ")
         else:
-            part = part.replace("|", "\\|")
+            part = part.replace("|", "\\|").replace("_*", "_\\*")  # ‖Z‖_* is no emphasis
         parts.append(part)
     return "".join(parts)
 
@@ -476,7 +476,9 @@ math { font-size: 1.05em; }
 img.math { vertical-align: middle; height: 1.25em; }
 """
 
-_INLINE_RE = re.compile(r"(`[^`]+`|\$\$.+?\$\$|\$[^$]+\$|\*\*.+?\*\*|\*[^*\s][^*]*\*)")
+# emphasis only between letters, never after "_" or "‖" (a norm's subscript star, "‖Z‖_*")
+_INLINE_RE = re.compile(r"(`[^`]+`|\$\$.+?\$\$|\$[^$]+\$|(?<![\w‖*])\*\*[^\s*][^*]*?\*\*(?![\w*])"
+                        r"|(?<![\w‖*])\*[A-Za-z][^*]*?[A-Za-z.]\*(?![\w*]))")
 
 
 def _tex_to_html(tex: str, display: bool = False) -> str:

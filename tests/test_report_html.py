@@ -212,3 +212,28 @@ def test_html_screenshot_in_headless_chromium(tmp_path, report, no_errata_module
     gray = img[..., :3].mean(axis=2)
     assert (gray < 0.5).mean() > 0.01  # text was drawn
     assert gray.std() > 0.05
+
+
+def test_record_text_is_not_read_as_markup(report, no_errata_module):
+    """A norm's subscript star in an error kind ("‖Z‖_*, or of ‖Z‖_*") is no emphasis."""
+    for r in report["claims"]:
+        if r["id"] == "svm.lem2.a":
+            r["error"] = "relative gap of ‖Z‖_*, or of ‖Z‖_* above any factorisation"
+    page = R.to_html(report)
+    assert "relative gap of ‖Z‖_*, or of ‖Z‖_* above" in page
+    assert "<em>, or of" not in page
+    assert r"‖Z‖_\*, or of ‖Z‖_\* above" in R.to_markdown(report)
+
+
+def test_verify_figures_option_embeds_the_pngs(tmp_path, capsys):
+    from lintheory.cli import main
+
+    figs = tmp_path / "figs"
+    figs.mkdir()
+    _png(figs / "svm_simplex_etf.png")
+    out = tmp_path / "rep"
+    assert main(["verify", "--claim", "svm.etf.gram", "--out", str(out), "--figures", str(figs)]) == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == 1  # a claim selection verifies no paper whole:
+    assert sorted(p.name for p in figs.iterdir()) == ["svm_simplex_etf.png"]  # nothing made
+    assert "report.html" in capsys.readouterr().out
