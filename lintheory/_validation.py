@@ -168,6 +168,11 @@ def _check_label_array(y, n_samples, name):
         raise InputError(f"the data have {n_samples} samples but {name} has {arr.shape[0]} labels")
     if arr.dtype.kind == "c":
         raise InputError(f"{name} has complex labels")
+    if arr.dtype.kind in "US" and isinstance(y, (list, tuple)):
+        # np.asarray turns [1, "a"] into strings silently; scikit-learn refuses the mix
+        other = [v for v in y if not isinstance(v, (str, bytes, np.str_, np.bytes_))]
+        if other:
+            raise InputError(f"{name} mixes string and non-string labels (e.g. {other[0]!r})")
     if arr.dtype.kind == "f" and arr.size and not np.all(np.isfinite(arr)):
         raise InputError(f"{name} has {int((~np.isfinite(arr)).sum())} non-finite labels (NaN or inf)")
     if arr.dtype.kind == "O":

@@ -645,6 +645,8 @@ _hms_spec.extra = (
     ("labels float", _relabel(lambda y: y + 0.5), _expect_same_as(_hms_spec, classes=np.array([0.5, 1.5, 2.5]))),
     ("labels 2-d", _relabel(lambda y: y[:, None]), "error"),
     ("labels nan", _relabel(lambda y: np.where(y == 0, np.nan, y)), "error"),
+    ("labels mixed", lambda a, k: a.__setitem__(1, [0, 0, "b", "b", 2, 2]), "error"),
+    ("labels None", lambda a, k: a.__setitem__(1, [0, 0, None, None, 2, 2]), "error"),
     ("X*1e-200", _scale_X(1e-200), lambda r: same(r, _hms_law(baseline(_hms_spec), 1e-200), SCALE_RTOL)),
     ("X*1e160", _scale_X(1e160), lambda r: same(r, _hms_law(baseline(_hms_spec), 1e160), SCALE_RTOL)),
     ("X*1e-300", _scale_X(1e-300), lambda r: same(r, _hms_law(baseline(_hms_spec), 1e-300), SCALE_RTOL)),
