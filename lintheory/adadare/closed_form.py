@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import as_count, as_float_array, as_scalar, refuse_complex
+from .._validation import _to_numpy, as_count, as_float_array, as_scalar, refuse_complex
 from ..errors import AssumptionError, InputError, LintheoryError
 
 __all__ = [
@@ -557,6 +557,7 @@ def drop_probabilities(h_diag, delta, p, method: str = "waterfill") -> np.ndarra
     """
     refuse_complex(h_diag, "h_diag")
     refuse_complex(delta, "delta")
+    h_diag, delta = _to_numpy(h_diag), _to_numpy(delta)     # tensors (any device, requires_grad)
     if method == "waterfill":
         h_diag, delta = _rescale_tiny(h_diag, delta)
         return _waterfill_probs(h_diag, delta, p)
