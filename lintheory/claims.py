@@ -116,6 +116,17 @@ class ContractError(LintheoryError):
     """A check returned evidence the runner must refuse (e.g. ``fails`` without a counterexample)."""
 
 
+class _MissingConfigKey(ContractError, KeyError):
+    """An instance config lacks a key a hypothesis reads (a KeyError too, like evaluate's)."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(key)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
 @dataclass(frozen=True)
 class Hypothesis:
     """One condition a paper states for a statement.
@@ -141,6 +152,9 @@ class Hypothesis:
         env = {"math": math, "np": np, "abs": abs, "min": min, "max": max, "len": len}
         try:
             return bool(eval(self.check, env, dict(config)))  # noqa: S307 - project data
+        except NameError as exc:  # the config lacks a key the hypothesis reads
+            raise _MissingConfigKey(exc.name, f"hypothesis {self.text!r}: check {self.check!r} cannot be "
+                                    f"evaluated on config {sorted(config)}: it lacks {exc.name!r}") from None
         except Exception as exc:
             raise ContractError(f"hypothesis {self.text!r}: check {self.check!r} cannot be "
                                 f"evaluated on config {sorted(config)}: {exc}") from None
@@ -899,16 +913,15 @@ class _Replayed(Exception):
 def _replay_one(config: dict, evaluate, tolerance: float, index: int, hypotheses=()) -> dict:
     cfg = {k: v for k, v in config.items() if k != "error"}
     bad = [h.text for h in hypotheses if not h.holds_for(cfg)]
-    if bad:
-        return {"config": cfg, "error": None, "tolerance": tolerance,
-                "verdict": f"outside the stated hypotheses: {bad[0]}", "sweep": index}
-    trusted, value, _ = evaluate_instance(evaluate, cfg)
+    trusted, value, _ = evaluate_instance(evaluate, cfg)  # evaluated even outside: the error is shown
     if trusted == "outside":
         err, status = None, f"outside the stated hypotheses: {value}"
     elif trusted:
         err, status = value, ("holds" if value <= tolerance else "fails")
     else:
         err, status = None, f"inconclusive: {value}"
+    if bad and trusted is True:
+        status = f"outside the stated hypotheses ({bad[0]}); error {err!r} does not count"
     return {"config": cfg, "error": err, "tolerance": tolerance, "verdict": status, "sweep": index}
 
 
