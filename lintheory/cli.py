@@ -369,14 +369,25 @@ def _missing_keys(claim_id: str, config: dict, sweep, first) -> list:
         try:
             replay(claim_id, probe, sweep_index=sweep)
             break
-        except KeyError as exc:
-            key = exc.args[0] if exc.args else None
-            if key in probe or key in missing:
+        except Exception as exc:  # another missing key, or a placeholder of the wrong type
+            key = _missing_key(exc, probe)
+            if key is None or key in missing:
                 break
             missing.append(key)
-        except Exception:  # a placeholder of the wrong type: the keys so far are certain
-            break
     return missing
+
+
+def _missing_key(exc: BaseException, config: dict):
+    """The config key whose absence raised ``exc``, else ``None``: a KeyError of the
+    instance's code, or a hypothesis check that names it (``name 'n' is not defined``)."""
+    import re
+
+    if isinstance(exc, KeyError):
+        key = exc.args[0] if exc.args else None
+    else:
+        m = re.search(r"name '(\w+)' is not defined", str(exc))
+        key = m.group(1) if m else None
+    return key if key is not None and key not in config else None
 
 
 def cmd_replay(args) -> int:
@@ -406,9 +417,9 @@ def cmd_replay(args) -> int:
     select_claims(ids=[args.claim])  # unknown ids: exit 2 with close matches
     try:
         out = replay(args.claim, config, sweep_index=sweep)
-    except KeyError as exc:
-        key = exc.args[0] if exc.args else None
-        if key in config:  # not a missing field of the instance: a real bug, show it
+    except Exception as exc:
+        key = _missing_key(exc, config)
+        if key is None:  # not a missing field of the instance: a real bug, show it
             raise
         missing = _missing_keys(args.claim, config, sweep, key)
         raise InputError(f"the counterexample for {args.claim} lacks the key(s) "
