@@ -254,6 +254,18 @@ def paper_errata_markdown(suite: str) -> str:
     return "\n".join(rows)
 
 
+def paper_claims_markdown(suite: str) -> str:
+    """A paper page's claims table: every claim of ``suite`` and its derivation steps, from the registry."""
+    reg = registry([suite, "proofs"])
+    cs = [c for c in reg.values() if belongs_to(c, [suite])]
+    cs.sort(key=lambda c: (c.group == "proofs", (c.lines or (10**9, 0))[0], c.id))
+    rows = ["| claim | form | expected | source | what its number measures |", "|---|---|---|---|---|"]
+    for c in cs:
+        exp = f"**{c.expected}**" if c.expected == "fails" else c.expected
+        rows.append(f"| `{c.id}` | {c.form} | {exp} | {_cell(c.source)} | {_cell(c.error)} |")
+    return "\n".join(rows)
+
+
 def render_block(text: str, name: str, body: str) -> str:
     """``text`` with the block ``name`` between its markers replaced by ``body``."""
     b, e = BEGIN.format(name=name), END.format(name=name)
@@ -276,7 +288,10 @@ def generated_files(root) -> dict:
     for suite in _PAPER_SUITES:
         page = root / "docs" / "papers" / f"{suite}.md"
         if page.is_file() and BEGIN.format(name=suite) in page.read_text(encoding="utf-8"):
-            out[page] = render_block(page.read_text(encoding="utf-8"), suite, paper_errata_markdown(suite))
+            text = render_block(page.read_text(encoding="utf-8"), suite, paper_errata_markdown(suite))
+            if BEGIN.format(name=f"{suite}-claims") in text:
+                text = render_block(text, f"{suite}-claims", paper_claims_markdown(suite))
+            out[page] = text
     return out
 
 
