@@ -99,6 +99,8 @@ def main(argv=None):
     f_cv = float(np.sum(s ** 2 / (1 - r_cv.probs)))
 
     res = {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "loadavg_1min_before": round(os.getloadavg()[0], 2),
         "machine": {"python": platform.python_version(), "numpy": np.__version__, "cpus": os.cpu_count(),
                     "loadavg": os.getloadavg() if hasattr(os, "getloadavg") else None},
         "p": P, "n_large": a.n_large, "n_cvxpy": a.n_cvxpy, "reps": a.reps,

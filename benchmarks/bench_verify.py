@@ -243,7 +243,7 @@ def main(argv=None) -> int:
         result["quick_profile"] = q
         result["quick_profile_jobs"] = qj
 
-    known = registered_ids()
+    known = set() if args.skip_jobs_claims or args.claim else registered_ids()
     chosen = args.claim or [c for c in SWEEP_HEAVY if c in known]
     profile = "quick" if args.quick else "full"
     sel = [a for c in chosen for a in ("--claim", c)] + ["--profile", profile, *seed]

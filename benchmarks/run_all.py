@@ -119,7 +119,7 @@ def _when(d: dict) -> str:
         la = d["machine"].get("loadavg")
         load = la[0] if isinstance(la, (list, tuple)) and la else la
     created = d.get("created", "?")
-    return f"{created}, load {load}" if load is not None else str(created)
+    return f"{created}, load {float(load):.1f}" if load is not None else str(created)
 
 
 def _ratios_in(obj, path="") -> list[tuple[str, float]]:
@@ -153,21 +153,28 @@ def build_table(results: dict, cpus) -> str:
                      f"{st['repeat']}); CPU {v['cpu_over_bare']}x; `list` {st['commands']['list']['wall_over_bare']}x; "
                      f"heavy imports: {', '.join(v['heavy_imports']) or 'none'}",
                      f"{v['wall_over_bare']}x", "<= 5x", _ok(v["wall_over_bare"], 5.0, False), _when(st)))
-    bv = results.get("bench_verify")
-    if bv and bv.get("quick_profile_jobs"):
+    for key in sorted(k for k in results if k.startswith("bench_verify")):
+        bv = results[key]
+        if not bv.get("quick_profile_jobs"):
+            continue
         q, qj = bv["quick_profile"], bv["quick_profile_jobs"]
+        nice = f"niceness {bv['nice']}; " if bv.get("nice") else ""
         rows.append(("`--jobs 2` / serial, quick profile of every suite",
-                     f"{q['wall_s']:.1f} s serial vs {qj['wall_s']:.1f} s (median pair of "
+                     f"{nice}{q['wall_s']:.1f} s serial ({q['cpu_s']:.0f} CPU s) vs {qj['wall_s']:.1f} s "
+                     f"({qj['cpu_s']:.0f} CPU s) (median pair of "
                      f"{qj.get('wall_ratios', [qj.get('wall_ratio')])}); reports identical: "
                      f"{qj.get('identical_in_every_pair', qj.get('identical_to_serial'))}; peak "
                      f"{q['peak_rss_process_mb']:.0f} MB serial, {qj['peak_rss_tree_mb']:.0f} MB with workers",
-                     f"{qj.get('wall_ratio')}x", ">= 1.6x", _ok(qj.get("wall_ratio"), 1.6, True), _when(q)))
+                     f"{qj.get('wall_ratio')}x", ">= 1.6x", _ok(qj.get("wall_ratio"), 1.6, True),
+                     _when({**q, "created": bv.get("created")})))
+    bv = results.get("bench_verify")
     if bv and bv.get("jobs", {}).get("wall_ratio"):
         jb = bv["jobs"]
         rows.append((f"`--jobs 2` / serial, {jb['profile']} profile of {len(jb['claims'])} sweep-heavy claims",
                      f"{jb['serial']['wall_s']:.1f} s vs {jb['parallel']['wall_s']:.1f} s (pairs "
                      f"{jb['wall_ratios']}); identical: {jb['identical_reports']}",
-                     f"{jb['wall_ratio']}x", ">= 1.6x", _ok(jb["wall_ratio"], 1.6, True), _when(jb["serial"])))
+                     f"{jb['wall_ratio']}x", ">= 1.6x", _ok(jb["wall_ratio"], 1.6, True),
+                     _when({**jb["serial"], "created": bv.get("created")})))
     ad = results.get("bench_adadare")
     if ad and "lean_over_sort" in ad:
         rows.append((f"water-filling (`drop_probabilities`) / one `np.sort`, {ad['n_large']:.0e} parameters",
