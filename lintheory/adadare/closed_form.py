@@ -551,8 +551,9 @@ def drop_probabilities(h_diag, delta, p, method: str = "waterfill") -> np.ndarra
     in cache-sized blocks, and the output buffer holds the cumulative sums until it
     receives the probabilities.  The numbers are those of
     :func:`solve_drop_probabilities` bit for bit (the same operations in the same order);
-    at :math:`10^7` parameters it costs about twice one ``np.sort`` of the scores
-    (``benchmarks/bench_adadare.py``).  For a whole model, layer by layer, see
+    its cost is one ``np.sort`` of the scores plus a few passes over the arrays (the ratio
+    to one sort is measured by ``benchmarks/bench_adadare.py``, see the docs' Benchmarks
+    page).  For a whole model, layer by layer, see
     :func:`iter_drop_probabilities`.
     """
     refuse_complex(h_diag, "h_diag")
