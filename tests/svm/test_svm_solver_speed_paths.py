@@ -281,8 +281,8 @@ def test_dual_route_certifies_infeasibility(case):
 
 @pytest.mark.slow
 def test_dual_route_at_pretrained_feature_size():
-    # the size that raised MemoryBudget-free MemoryError before (a dense (K, d, K, d) block of
-    # 7 GiB): n = 2000, d = 1024, K = 30; exact over all 58 000 constraints
+    # where the IPM raised MemoryError before (a dense (K, d, K, d) block of 7 GiB):
+    # n = 2000, d = 1024, K = 30; exact over all 58 000 constraints
     X, y = separable_gaussian(2000, 1024, 30, seed=1)
     res = hard_margin_svm(X, y)
     assert res.status == "OPTIMAL" and res.method == "dual"
