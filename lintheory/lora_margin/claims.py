@@ -490,23 +490,52 @@ def _mid_configs(ctx):
     return out
 
 
+def _mid_configs_both(ctx):
+    """Intermediate-regime instances under BOTH readings of the regime's upper end.
+
+    Theorem 3.1(ii) prints ``lambda_crit < lambda < 1/(K sqrt n)``; the true upper end (mean CE) is
+    ``1/(K̄ sqrt n)`` (bar lost in the conversion).  λ is drawn in ``(lambda_crit, min of the two)``,
+    so the instance lies in the intermediate regime whichever threshold the paper means (sizes whose
+    interval is empty, e.g. K=8, K̄=3, n=1 with lambda_crit = 0.19 > 1/8, are not used).
+    """
+    sizes = ctx.pick([(6, 3, 2), (5, 5, 1), (7, 4, 1)], [(6, 3, 2), (5, 5, 1), (7, 4, 1), (10, 5, 4), (6, 6, 3),
+                                                         (7, 6, 1)])
+    out = []
+    for i, (K, Kb, n) in enumerate(sizes):
+        t = thresholds(K, Kb, n)
+        top = min(t.lambda_zero, 1.0 / (K * math.sqrt(n)))
+        if not t.lambda_crit < top:
+            continue
+        for w in ctx.pick([0.3, 0.8], [0.1, 0.3, 0.5, 0.8, 0.95]):
+            out.append({"K": K, "Kb": Kb, "n": n, "lam": t.lambda_crit + w * (top - t.lambda_crit),
+                        "lam_crit": t.lambda_crit, "seed": i})
+    return out
+
+
 @claim(id="lora_margin.thm3_1.intermediate_ab.printed", paper=SEED, source="Theorem 3.1(ii) (L244) / E.1(ii) (L1031)",
        statement=r"intermediate regime: $a_\lambda=\Theta_\lambda/(\sqrt K n)$, $b_\lambda=\Theta_\lambda/(K\sqrt K n)$, "
                  r"$c_\lambda=0$ in (7) (E.1: $\Theta/\sqrt{Kn}$, $\Theta/(\bar K\sqrt{Kn})$; bars restored: "
-                 r"$\Theta/\sqrt{\bar Kn}$, $\Theta/(\bar K\sqrt{\bar Kn})$)",
+                 r"$\Theta/\sqrt{\bar Kn}$, $\Theta/(\bar K\sqrt{\bar Kn})$), each read in the template of (7) "
+                 r"(a on the diagonal, $-b$ off it, $-c$ below: the paper's own count "
+                 r"$\Theta=\sqrt{n\bar Ka^2+n\bar K(\bar K-1)b^2+n\bar K(K-\bar K)c^2}$, L1614) or as "
+                 r"$V=aI-b\mathbf 1\mathbf 1^\top$ (Appendix C, paper line 849 = L983)",
        form="printed",
-       method="cvxpy/SCS optimum: Theta measured, template (7) filled with the printed a, b of each reading; error = "
-              "max-abs difference of logits relative to max|Z|; certificate: the printed template is not a "
-              "minimiser for any Theta (its columns do not sum to 0; centring keeps CE and lowers the nuclear norm)",
+       method="cvxpy/SCS optimum at lambda in (lambda_crit, min(1/(K sqrt n), 1/(K̄ sqrt n))) (intermediate under "
+              "both readings of the regime's upper end): Theta measured, the template filled with the printed a, b "
+              "of each of the 3 texts x 2 template readings; error = max-abs difference of logits relative to "
+              "max|Z|; certificate: template (7) (L1614): the printed template is not a minimiser for any Theta (its "
+              "columns do not sum to 0; centring keeps CE and lowers the nuclear norm); aI - b11^T: the printed "
+              "template's Frobenius norm is not Theta (bars restored: sqrt((K̄-1)/K̄) Theta), against (7)'s "
+              "||B A||_F = Theta",
        expected="fails")
 def _ab_printed(ctx):
     from ..lora_margin.printed import AB_READINGS
 
-    def make(reading):
+    def make(reading, form):
         def ev(cfg):
             K, Kb, n, lam = cfg["K"], cfg["Kb"], cfg["n"], cfg["lam"]
             Zc = _cvx(K, Kb, n, lam)
-            V = printed.intermediate_template(K, Kb, n, float(np.linalg.norm(Zc)), reading)
+            V = printed.intermediate_template(K, Kb, n, float(np.linalg.norm(Zc)), reading, form=form)
             return float(np.abs(np.repeat(V, n, axis=1) - Zc).max() / np.abs(Zc).max())
 
         def cert(cfg):
@@ -520,6 +549,12 @@ def _ab_printed(ctx):
                 a, b = th / iv.sqrt(K * n), th / (Kb * iv.sqrt(K * n))
             else:
                 a, b = th / iv.sqrt(Kb * n), th / (Kb * iv.sqrt(Kb * n))
+            if form == "aI-b11T":
+                fro = iv.sqrt(n * (Kb * (a - b) ** 2 + Kb * (Kb - 1) * b ** 2))
+                return certify.interval(abs(fro - th) / th,
+                                        note="relative gap between the Frobenius norm of aI - b11^T (x 1_n^T) with "
+                                             "the printed a, b and Theta (= ||B A||_F by (7)): the printed a, b "
+                                             "cannot give the minimiser")
             c0 = a - (Kb - 1) * b          # column sum of the printed template
             # P = I - 11^T/K: CE(PV) = CE(V), ||PV||_* = ||V||_* - |c0| (1 - sqrt(1 - Kb/K)) (x sqrt(n))
             gain = certify.iv(float(lam)) * iv.sqrt(n) * abs(c0) * (1 - iv.sqrt(1 - iv.mpf(Kb) / K))
@@ -528,9 +563,10 @@ def _ab_printed(ctx):
                                                "a, b cannot be a minimiser")
         return ev, cert
     out = {}
-    for r in AB_READINGS:
-        ev, cert = make(r)
-        out[r] = sweep(_mid_configs(ctx), ev, CVXPY_TOL, certify=cert)
+    for form, fname in (("eq7", "template (7), L1614"), ("aI-b11T", "aI - b11^T, L849")):
+        for r in AB_READINGS:
+            ev, cert = make(r, form)
+            out[f"{r}; {fname}"] = sweep(_mid_configs_both(ctx), ev, CVXPY_TOL, certify=cert)
     return by_reading(out)
 
 
@@ -689,17 +725,35 @@ def _rho_at_crit(K, Kb, n, norm="nuc"):
     return 0.5 * sum(vals), abs(vals[0] - vals[1])
 
 
+#: readings of Lemma E.4's rho_crit: which norm rho is, and the square root's scope in the conversion
+RHO_READINGS = (("rho = nuclear norm (Lemma E.2), square root as converted", "nuc", "literal"),
+                ("rho read as the Frobenius norm, square root as converted", "fro", "literal"),
+                ("rho = nuclear norm, square root over n only: sqrt(n) K̄(K̄-1) log(1+sigma)", "nuc", "sqrt n only"),
+                ("rho read as the Frobenius norm, square root over n only", "fro", "sqrt n only"))
+
+
 @claim(id="lora_margin.lemmaE4.rho_crit.printed", paper=SEED, source="Lemma E.4 (L1135)",
        statement=r"$\rho_{crit}=\sqrt{n\bar K(\bar K-1)}\log\big(\sqrt{K/(K-\bar K)}+1\big)$ is the value of "
-                 r"$\rho_\lambda$ at the low/intermediate boundary",
+                 r"$\rho_\lambda$ at the low/intermediate boundary; the conversion moves square-root scope in this "
+                 r"paper (L244 $\Theta/(\sqrt K n)$ vs L1031 $\Theta/\sqrt{Kn}$; L1146 $\sqrt n\bar K$ vs L1265 "
+                 r"$\sqrt{n\bar K}$), so $\sqrt n\,\bar K(\bar K-1)\log(1+\sigma)$ is a plausible reading",
        form="printed", method="norm of the cvxpy/SCS optimum at lam_crit*(1 +- 1e-6); relative error; readings: "
-                              "rho = nuclear norm (= ||B||_F^2, Lemma E.2, eq. (29)) and rho read as the Frobenius norm",
-       expected="fails")
+                              "rho = nuclear norm (= ||B||_F^2, Lemma E.2, eq. (29)) or the Frobenius norm, each with "
+                              "the square root as converted (sqrt(n K̄(K̄-1))) or over n only (sqrt(n) K̄(K̄-1)). "
+                              "Verdict holds since the referee pass: the nuclear norm with the square root over n "
+                              "only is exact; the literal conversion fails (too small by sqrt(K̄(K̄-1)), certified in "
+                              "intervals) and is recorded in the readings, no erratum",
+       expected="holds")
 def _rho_printed(ctx):
-    def make(norm):
+    def make(norm, scope):
         def ev(cfg):
             rho, _ = _rho_at_crit(cfg["K"], cfg["Kb"], cfg["n"], norm)
-            return abs(rho - printed.rho_crit(cfg["K"], cfg["Kb"], cfg["n"])) / rho
+            return abs(rho - printed.rho_crit(cfg["K"], cfg["Kb"], cfg["n"], scope=scope)) / rho
+
+        def alt(cfg):     # the other scope of the square root
+            other = "literal" if scope != "literal" else "sqrt n only"
+            rho, _ = _rho_at_crit(cfg["K"], cfg["Kb"], cfg["n"], norm)
+            return abs(rho - printed.rho_crit(cfg["K"], cfg["Kb"], cfg["n"], scope=other)) / rho
 
         def cert(cfg):
             iv = _ivm()
@@ -707,22 +761,26 @@ def _rho_printed(ctx):
             sig = iv.sqrt(iv.mpf(K) / (K - Kb))
             p = Kb * iv.log(1 + sig)              # the seen gap at lambda_crit (u = 1/(1+sigma))
             true = iv.sqrt(n) * (Kb - 1) * p if norm == "nuc" else iv.sqrt(n) * iv.sqrt(Kb - 1) * p
-            pr = iv.sqrt(n * Kb * (Kb - 1)) * iv.log(sig + 1)
+            pref = iv.sqrt(n * Kb * (Kb - 1)) if scope == "literal" else iv.sqrt(n) * Kb * (Kb - 1)
+            pr = pref * iv.log(sig + 1)
             return certify.interval(abs(true - pr) / true,
                                     note=f"relative gap between the {norm} norm of the optimum at lambda_crit "
-                                         "(closed form, p = Kb log(1+sigma), q = (Kb-1)p/Kb) and the printed rho_crit")
-        return ev, cert
+                                         "(closed form, p = Kb log(1+sigma), q = (Kb-1)p/Kb) and the printed rho_crit "
+                                         f"(square root {scope})")
+        return ev, alt, cert
     out = {}
-    for name, norm in (("rho = nuclear norm (Lemma E.2)", "nuc"), ("rho read as the Frobenius norm", "fro")):
-        ev, cert = make(norm)
-        out[name] = sweep(_rho_configs(ctx), ev, MARGIN_TOL, certify=cert)
+    for name, norm, scope in RHO_READINGS:
+        ev, alt, cert = make(norm, scope)
+        out[name] = sweep(_rho_configs(ctx), ev, MARGIN_TOL, certify=cert,
+                          alternative=("the other scope of the square root", alt))
     return by_reading(out)
 
 
-@claim(id="lora_margin.lemmaE4.rho_crit.corrected", paper=SEED, source="Lemma E.4 corrected",
+@claim(id="lora_margin.lemmaE4.rho_crit.corrected", paper=SEED, source="Lemma E.4 (square root over n only)",
        statement=r"$\rho_{crit}=\sqrt n\,\bar K(\bar K-1)\log(1+\sigma)$, continuous across $\lambda_{crit}$",
-       form="corrected", method="nuclear norm of the cvxpy/SCS optimum at lam_crit*(1 +- 1e-6); relative error "
-                                "(and the jump between the two sides)",
+       form="derived", method="nuclear norm of the cvxpy/SCS optimum at lam_crit*(1 +- 1e-6); relative error "
+                              "(and the jump between the two sides); the reading of Lemma E.4 that holds, with "
+                              "continuity across lambda_crit, which the lemma uses (L1276-1280) but does not state",
        expected="holds")
 def _rho_corrected(ctx):
     def ev(cfg):
@@ -732,7 +790,8 @@ def _rho_corrected(ctx):
     def alt(cfg):
         rho, _ = _rho_at_crit(cfg["K"], cfg["Kb"], cfg["n"])
         return abs(rho - printed.rho_crit(cfg["K"], cfg["Kb"], cfg["n"])) / rho
-    return sweep(_rho_configs(ctx), ev, MARGIN_TOL, alternative=("the printed rho_crit of Lemma E.4", alt))
+    return sweep(_rho_configs(ctx), ev, MARGIN_TOL,
+                 alternative=("the literal conversion sqrt(n K̄(K̄-1)) log(1+sigma)", alt))
 
 
 def _eq28_corrected(rho, K, Kb, n, lam):
@@ -750,24 +809,35 @@ def _eq28_configs(ctx):
     return out
 
 
-@claim(id="lora_margin.eq28.printed", paper=SEED, source="Appendix E, eq. (28) (L1274); Theorem 3.1(ii) (L244)",
-       statement=r"$\rho_\lambda$ (intermediate regime) is the root of the printed equation (28)",
-       form="printed",
-       method="Brent root of the printed equation vs the norm of the cvxpy/SCS optimum; relative error; readings: "
-              "(28) as numbered (L1274) and its first line (L1272), each with the root rho_lambda = nuclear norm, "
-              "and (28) with the root Theta_lambda (Theorem 3.1(ii) says Theta is the root)",
-       expected="fails")
-def _eq28p(ctx):
-    def make(line, norm):
-        def ev(cfg):
+#: readings of (28): the square root's scope (sqrt(n K̄) as converted, or sqrt(n) K̄ as in Lemma E.4's objective,
+#: L1146), and what the root is (rho_lambda, the nuclear norm; or Theta_lambda itself, as Theorem 3.1(ii) says
+#: "Theta_lambda is the unique root of ... (28)", L244-245, while (28) is an equation in rho, Theta = rho/sqrt(K̄-1))
+EQ28_READINGS = (("square root as converted, root rho", "literal", "nuc"),
+                 ("square root over n only (sqrt(n) K̄, L1146), root rho", "sqrt n only", "nuc"),
+                 ("square root as converted, root Theta (Theorem 3.1(ii))", "literal", "fro"),
+                 ("square root over n only, root Theta (Theorem 3.1(ii))", "sqrt n only", "fro"))
+
+
+def _eq28_printed_line(ctx, line, *, with_alternative):
+    def make(scope, norm):
+        def measured(cfg):
+            Z = _cvx(cfg["K"], cfg["Kb"], cfg["n"], cfg["lam"])
+            return float(np.linalg.svd(Z, compute_uv=False).sum()) if norm == "nuc" else float(np.linalg.norm(Z))
+
+        def err(cfg, sc):
             K, Kb, n, lam = cfg["K"], cfg["Kb"], cfg["n"], cfg["lam"]
-            Z = _cvx(K, Kb, n, lam)
-            x = float(np.linalg.svd(Z, compute_uv=False).sum()) if norm == "nuc" else float(np.linalg.norm(Z))
+            x = measured(cfg)
             try:
-                root = printed.eq28_root(K, Kb, n, lam, line=line)
+                root = printed.eq28_root(K, Kb, n, lam, line=line, scope=sc)
             except SolverError:
                 return 1.0          # no root at all: the printed equation cannot give rho
             return abs(root - x) / x
+
+        def ev(cfg):
+            return err(cfg, scope)
+
+        def alt(cfg):     # the other scope of the square root
+            return err(cfg, "literal" if scope != "literal" else "sqrt n only")
 
         def cert(cfg):
             iv = _ivm()
@@ -775,17 +845,50 @@ def _eq28p(ctx):
             p, q, _ = _iv_gaps(K, Kb, n, lam)
             _, _, _, th, nuc, _ = _iv_template(K, Kb, n, p, q)
             x = nuc if norm == "nuc" else th
-            val = printed.eq28(x, K, Kb, n, certify.iv(float(lam)), line=line, exp=iv.exp, sqrt=iv.sqrt)
-            return certify.interval(abs(val), note=f"|left side of printed (28) line {line}| at the true "
-                                                   f"{'rho' if norm == 'nuc' else 'Theta'} (closed form in intervals): "
-                                                   "nonzero, so it is not a root")
-        return ev, cert
+            val = printed.eq28(x, K, Kb, n, certify.iv(float(lam)), line=line, exp=iv.exp, sqrt=iv.sqrt,
+                               scope=scope)
+            return certify.interval(abs(val), note=f"|left side of printed (28) line {line} (square root {scope})| "
+                                                   f"at the true {'rho' if norm == 'nuc' else 'Theta'} (closed form "
+                                                   "in intervals): nonzero, so it is not a root")
+        return ev, alt, cert
     out = {}
-    for name, line, norm in (("(28) L1274, root rho", 2, "nuc"), ("(28) first line L1272, root rho", 1, "nuc"),
-                             ("(28) L1274, root Theta (Theorem 3.1(ii))", 2, "fro")):
-        ev, cert = make(line, norm)
-        out[name] = sweep(_eq28_configs(ctx), ev, MARGIN_TOL, certify=cert)
+    for name, scope, norm in EQ28_READINGS:
+        ev, alt, cert = make(scope, norm)
+        kw = {"alternative": ("the other scope of the square root", alt)} if with_alternative else {}
+        out[name] = sweep(_mid_configs_both(ctx), ev, MARGIN_TOL, certify=cert, **kw)
     return by_reading(out)
+
+
+@claim(id="lora_margin.eq28.printed", paper=SEED, source="Appendix E, eq. (28) second line (L1274); Theorem 3.1(ii) (L244)",
+       statement=r"$\rho_\lambda$ (intermediate regime) is the root of the printed equation (28) as numbered "
+                 r"(its second line, L1274, after the multiply-through), under both scopes of $\sqrt{n\bar K}$ "
+                 r"and with the root read as $\rho_\lambda$ or as $\Theta_\lambda$",
+       form="printed",
+       method="Brent root of the printed line 2 of (28) vs the norm of the cvxpy/SCS optimum at lambda in "
+              "(lambda_crit, min(1/(K sqrt n), 1/(K̄ sqrt n))); relative error; readings: square root as converted "
+              "(sqrt(n K̄)) or over n only (sqrt(n) K̄), root rho_lambda (nuclear norm) or Theta_lambda (Theorem "
+              "3.1(ii)); certificate: |line 2| at the true rho (or Theta) in interval arithmetic. The first line "
+              "(L1272) is decided by lora_margin.eq28.line1.printed (it holds with sqrt(n) K̄); the defect is the "
+              "multiply-through of L1274 (numerator e^a - 1 for e^(a K̄/(K̄-1)) - 1, last denominator term "
+              "e^(a/(K̄-1)) for e^(a K̄/(K̄-1)))",
+       expected="fails")
+def _eq28p(ctx):
+    return _eq28_printed_line(ctx, 2, with_alternative=False)
+
+
+@claim(id="lora_margin.eq28.line1.printed", paper=SEED, source="Appendix E, eq. (28) first line (L1272) and psi (L1265)",
+       statement=r"$d\psi/d\rho=0$ iff the first line of (28) (L1272): $\rho_\lambda$ is its root, reading "
+                 r"$\sqrt{n\bar K}$ as $\sqrt n\,\bar K$ (Lemma E.4's objective, L1146; the conversion moves "
+                 r"square-root scope in this paper)",
+       form="printed",
+       method="Brent root of the printed line 1 of (28) vs the norm of the cvxpy/SCS optimum at lambda in "
+              "(lambda_crit, min(1/(K sqrt n), 1/(K̄ sqrt n))); relative error; the same four readings as "
+              "lora_margin.eq28.printed. Holds with the square root over n only and the root rho (line 1 is then "
+              "the derivative of Lemma E.4's objective); the literal conversion sqrt(n K̄) fails (certified) and "
+              "is recorded in the readings",
+       expected="holds")
+def _eq28p1(ctx):
+    return _eq28_printed_line(ctx, 1, with_alternative=True)
 
 
 @claim(id="lora_margin.eq28.corrected", paper=SEED, source="Appendix E, eq. (28) corrected",

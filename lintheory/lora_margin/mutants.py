@@ -67,7 +67,7 @@ def _printed_rho_crit(f):
 
 
 mutant(id="lora_margin.rho_crit_printed",
-       description="thresholds() reports Lemma E.4's printed rho_crit (missing the factor sqrt(K-bar(K-bar-1)))",
+       description="thresholds() reports Lemma E.4's rho_crit read literally, sqrt(n K-bar(K-bar-1)) (missing the factor sqrt(K-bar(K-bar-1)))",
        target=f"{_CF}:thresholds", replace=_printed_rho_crit,
        claims=["lora_margin.lemmaE4.rho_crit.corrected"])
 

@@ -86,17 +86,35 @@ def intermediate_ab(K: int, Kb: int, n: int, theta: float, reading: str = "bars 
     raise InputError(f"reading must be one of {AB_READINGS}, got {reading!r}")
 
 
-def intermediate_template(K: int, Kb: int, n: int, theta: float, reading: str = "bars restored") -> np.ndarray:
+#: the readings of how a, b fill the seen block: (7) (L238; a on the diagonal, -b off it, as Θ of L1614
+#: counts them) or Appendix C's V = aI - b11ᵀ (L983, paper line 849; a - b on the diagonal)
+TEMPLATE_FORMS = ("eq7", "aI-b11T")
+
+
+def intermediate_template(K: int, Kb: int, n: int, theta: float, reading: str = "bars restored",
+                          form: str = "eq7") -> np.ndarray:
     r"""Equation (7) filled with the printed :math:`a_\lambda, b_\lambda` of regime (ii): the logit template (K × K̄).
+
+    ``form="eq7"``: seen block :math:`(a+b)I - b\mathbf 1\mathbf 1^\top` (eq. (7), L238; the
+    paper's own count :math:`\Theta^2 = n\bar Ka^2 + n\bar K(\bar K-1)b^2 + n\bar K(K-\bar K)c^2`
+    of L1614 reads it so).  ``form="aI-b11T"``: seen block :math:`aI - b\mathbf 1\mathbf 1^\top`
+    (Appendix C, L983 = paper line 849).  Unseen rows :math:`-c = 0`.
 
     Examples
     --------
     >>> float(intermediate_template(4, 2, 1, 1.0).sum(axis=0)[0]) > 0    # columns do not sum to 0
     True
+    >>> round(float(np.linalg.norm(intermediate_template(4, 2, 1, 1.0, form="aI-b11T"))), 6)  # not Theta = 1
+    0.707107
     """
     a, b = intermediate_ab(K, Kb, n, theta, reading)
     V = np.zeros((K, Kb))
-    V[:Kb] = (a + b) * np.eye(Kb) - b
+    if form == "eq7":
+        V[:Kb] = (a + b) * np.eye(Kb) - b
+    elif form == "aI-b11T":
+        V[:Kb] = a * np.eye(Kb) - b
+    else:
+        raise InputError(f"form must be one of {TEMPLATE_FORMS}, got {form!r}")
     return V
 
 
@@ -137,20 +155,35 @@ def limit_direction(K: int, Kb: int, n: int, reading: str = "literal") -> np.nda
     return math.sqrt(1.0 / (n * (K if reading == "literal" else Kb))) * simplex_etf(K)[:, :Kb]
 
 
-def rho_crit(K: int, Kb: int, n: int) -> float:
-    r"""Lemma E.4 (L1180): :math:`\rho_{crit} = \sqrt{n\bar K(\bar K-1)}\log\big(\sqrt{K/(K-\bar K)}+1\big)`.
+#: readings of the square root's scope in the conversion (L244 vs L1031, L1146 vs L1265 disagree)
+SCOPES = ("literal", "sqrt n only")
+
+
+def rho_crit(K: int, Kb: int, n: int, scope: str = "literal") -> float:
+    r"""Lemma E.4 (L1135): :math:`\rho_{crit} = \sqrt{n\bar K(\bar K-1)}\log\big(\sqrt{K/(K-\bar K)}+1\big)`.
+
+    ``scope="literal"`` reads the square root over :math:`n\bar K(\bar K-1)` as converted;
+    ``scope="sqrt n only"`` reads it over n alone, :math:`\sqrt n\,\bar K(\bar K-1)\log(1+\sigma)`
+    (the conversion demonstrably moves square-root scope in this paper: L244 vs L1031, L1146 vs L1265).
 
     Examples
     --------
     >>> round(rho_crit(6, 3, 2), 4)
     3.0532
+    >>> round(rho_crit(6, 3, 2, scope="sqrt n only"), 4)
+    7.4787
     """
     if Kb >= K:
         raise InputError("rho_crit needs Kb < K")
-    return math.sqrt(n * Kb * (Kb - 1)) * math.log(math.sqrt(K / (K - Kb)) + 1)
+    if scope == "literal":
+        return math.sqrt(n * Kb * (Kb - 1)) * math.log(math.sqrt(K / (K - Kb)) + 1)
+    if scope == "sqrt n only":
+        return math.sqrt(n) * Kb * (Kb - 1) * math.log(math.sqrt(K / (K - Kb)) + 1)
+    raise InputError(f"scope must be one of {SCOPES}, got {scope!r}")
 
 
-def eq28(rho, K: int, Kb: int, n: int, lam: float, line: int = 2, exp=np.exp, sqrt=math.sqrt):
+def eq28(rho, K: int, Kb: int, n: int, lam: float, line: int = 2, exp=np.exp, sqrt=math.sqrt,
+         scope: str = "literal"):
     r"""Equation (28) (L1272 / L1274) as printed; its root in ρ is the printed :math:`\rho_\lambda`.
 
     ``line=2`` (L1274, the equation numbered (28)):
@@ -165,9 +198,19 @@ def eq28(rho, K: int, Kb: int, n: int, lam: float, line: int = 2, exp=np.exp, sq
     :math:`(\lambda-\frac1{\sqrt{n\bar K}})+\frac1{\sqrt{n\bar K}}\frac{e^{\rho/\sqrt{n\bar K}}-e^{-\rho/(\sqrt{n\bar K}(\bar K-1))}}
     {K-\bar K+(\bar K-1)e^{-\rho/(\sqrt{n\bar K}(\bar K-1))}+e^{\rho/\sqrt{n\bar K}}}`.
 
+    ``scope="literal"`` reads every :math:`\sqrt{n\bar K}` as converted; ``scope="sqrt n only"``
+    reads it as :math:`\sqrt n\,\bar K` (Lemma E.4's objective, L1146, has :math:`\sqrt n\bar K`;
+    the conversion moves square-root scope elsewhere in this paper).  Line 1 under that reading
+    is the derivative of Lemma E.4's objective; line 2's multiply-through is wrong under both.
+
     ``exp``/``sqrt`` may be interval functions (``mpmath.iv``) for a certificate.
     """
-    r = sqrt(n * Kb)
+    if scope == "literal":
+        r = sqrt(n * Kb)
+    elif scope == "sqrt n only":
+        r = sqrt(n) * Kb
+    else:
+        raise InputError(f"scope must be one of {SCOPES}, got {scope!r}")
     if line == 2:
         e1 = exp(rho / r) if not isinstance(rho, (float, int, np.ndarray)) else exp(np.asarray(rho, float) / r)
         e2 = exp(rho / (r * (Kb - 1))) if not isinstance(rho, (float, int, np.ndarray)) else \
@@ -180,7 +223,8 @@ def eq28(rho, K: int, Kb: int, n: int, lam: float, line: int = 2, exp=np.exp, sq
     raise InputError(f"line must be 1 or 2, got {line!r}")
 
 
-def eq28_root(K: int, Kb: int, n: int, lam: float, rho_max: float = 1e3, line: int = 2) -> float:
+def eq28_root(K: int, Kb: int, n: int, lam: float, rho_max: float = 1e3, line: int = 2,
+              scope: str = "literal") -> float:
     """The root ρ > 0 of the printed equation (28), by Brent's method.
 
     Raises
@@ -193,10 +237,12 @@ def eq28_root(K: int, Kb: int, n: int, lam: float, rho_max: float = 1e3, line: i
     >>> round(eq28_root(6, 3, 2, 0.15), 3)     # the true rho_lambda is 4.968
     5.746
     """
-    f0, f1 = float(eq28(1e-12, K, Kb, n, lam, line)), float(eq28(rho_max, K, Kb, n, lam, line))
+    f0 = float(eq28(1e-12, K, Kb, n, lam, line, scope=scope))
+    f1 = float(eq28(rho_max, K, Kb, n, lam, line, scope=scope))
     if f0 * f1 > 0:
         raise SolverError(f"printed (28) has no root in (0, {rho_max}] at lam = {lam}", status="NO_ROOT")
-    return float(brentq(lambda r: float(eq28(r, K, Kb, n, lam, line)), 1e-12, rho_max, xtol=1e-14, rtol=1e-14))
+    return float(brentq(lambda r: float(eq28(r, K, Kb, n, lam, line, scope=scope)), 1e-12, rho_max,
+                        xtol=1e-14, rtol=1e-14))
 
 
 def eq13_optimal_union_margin(gamma_pre: float, gamma_ft_star: float) -> float:
