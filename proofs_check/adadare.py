@@ -143,24 +143,38 @@ def _a13(cc=c):
 
 
 @claim(id="proofs.adadare.a12.printed", paper=SEED, source="A.12 → A.13 (L75–79)",
-       statement=r"A.12 as printed, $\frac{H_{ii}\delta_i^2\gamma^2}{1-p_i^2}=\frac\lambda n$, yields A.13, "
-                 r"$p_i=1-\sqrt{nH_{ii}\delta_i^2\gamma^2/\lambda}$",
-       form="printed", method="sympy: substitute A.13 into the literal A.12 (positive symbols)", expected="fails")
+       statement=r"A.12, $\frac{H_{ii}\delta_i^2\gamma^2}{1-p_i^2}=\frac\lambda n$, yields A.13, "
+                 r"$p_i=1-\sqrt{nH_{ii}\delta_i^2\gamma^2/\lambda}$; the denominator read literally ($1-p_i^2$) "
+                 r"or with the brackets the conversion can lose restored ($(1-p_i)^2$, what A.9 gives)",
+       form="printed",
+       method="sympy: substitute A.13 into A.12 under each reading (positive symbols). Holds since the referee "
+              "pass: with the brackets restored the step is exact; the literal 1 - p_i^2 leaves a nonzero "
+              "remainder (exact witness) and is recorded as a failing reading, no erratum",
+       expected="holds")
 def _a12(ctx):
+    from lintheory.claims import by_reading
+
     cc, g, L, n = sp.symbols("c gamma lambda n", positive=True)
     pi = 1 - sp.sqrt(n * cc * g ** 2 / L)
-    return step_evidence(cc * g ** 2 / (1 - pi ** 2) - L / n,
-                             details={"example": "c=0.3, lambda/n=2: A.13 gives p=0.6127, literal A.12 gives 0.9220"})
+    literal = cc * g ** 2 / (1 - pi ** 2) - L / n
+    restored = cc * g ** 2 / (1 - pi) ** 2 - L / n
+    return by_reading({
+        "literal 1 - p_i^2": step_evidence(literal, details={
+            "example": "c=0.3, lambda/n=2: A.13 gives p=0.6127, literal A.12 gives 0.9220"}),
+        "brackets restored (1 - p_i)^2 (lost in the conversion)": step_evidence(
+            restored, alternative=("the literal 1 - p_i^2", literal)),
+    })
 
 
-@claim(id="proofs.adadare.a12.corrected", paper=SEED, source="A.12 (corrected: (1-p_i)^2)",
+@claim(id="proofs.adadare.a12.corrected", paper=SEED, source="A.12 with (1-p_i)^2 (A.8 with A.9)",
        statement=r"$\frac{H_{ii}\delta_i^2\gamma^2}{(1-p_i)^2}=\frac\lambda n$ (A.8 with A.9, $\mu_i=0$) yields A.13",
-       form="corrected", method="sympy: substitute A.13 into the corrected A.12", expected="holds")
+       form="derived", method="sympy: substitute A.13 into A.12 with (1-p_i)^2 (the bracket-restored reading)",
+       expected="holds")
 def _a12c(ctx):
     cc, g, L, n = sp.symbols("c gamma lambda n", positive=True)
     pi = 1 - sp.sqrt(n * cc * g ** 2 / L)
     return step_evidence(cc * g ** 2 / (1 - pi) ** 2 - L / n,
-                         alternative=("A.12 as printed, 1 - p_i^2", cc * g ** 2 / (1 - pi ** 2) - L / n))
+                         alternative=("A.12 read literally, 1 - p_i^2", cc * g ** 2 / (1 - pi ** 2) - L / n))
 
 
 def _three():
@@ -170,20 +184,35 @@ def _three():
     return cs, g, L, pp, 3
 
 
+#: readings of A.15 ``\sum_{i=0}^{n} 1 - \sqrt{X_i} = n(1-p)``: the lower index 0 and the missing brackets may
+#: be conversion artefacts.  (Sum_i 1) - Sum_i sqrt(X_i) is the same equation as Sum_i (1 - sqrt(X_i)).
+A15_READINGS = ("sum over i = 1..n of (1 - sqrt(.)) (index 0 and brackets taken as conversion artefacts)",
+                "sum over i = 0..n of 1, minus the n terms sqrt(.) (index 0 literal: n + 1 ones)")
+
+
 @claim(id="proofs.adadare.a15.printed", paper=SEED, source="A.15 (L88)",
        statement=r"A.15, $\sum_{i}\big(1-\sqrt{nH_{ii}\delta_i^2\gamma^2/\lambda}\big)=n(1-p)$, imposes the sparsity "
-                 r"constraint $\frac1n\sum_ip_i=p$ (read with $i=1..n$)",
+                 r"constraint $\frac1n\sum_ip_i=p$ of A.14, under every reading of its lower index and brackets",
        form="printed",
-       method="sympy, n = 3: solve the literal A.15 for lambda, plug into A.13, mean p_i minus p",
+       method="sympy, n = 3: solve A.15 for lambda under each reading (i = 1..n with (1 - sqrt) summed -- the same "
+              "equation as Sum 1 - Sum sqrt; or the lower index 0 literal, n + 1 ones), plug into A.13, mean p_i "
+              "minus p. Every reading sums 1 - sqrt(.) = p_i (by A.13) where A.14 sums 1 - p_i = sqrt(.), so it "
+              "imposes mean p_i = 1 - p (or 1 - p - 1/n), not p: fails under every reading (exact witnesses)",
        expected="fails")
 def _a15(ctx):
+    from lintheory.claims import by_reading
+
     cs, g, L, pp, n = _three()
     roots = [sp.sqrt(n * ci * g ** 2 / L) for ci in cs]
-    sol = sp.solve(sp.Eq(sum(1 - r for r in roots), n * (1 - pp)), L)
-    if len(sol) != 1:
-        return step_evidence(sp.Integer(1), details={"solutions": [str(s) for s in sol]})
-    mean_p = sum(1 - r.subs(L, sol[0]) for r in roots) / n
-    return step_evidence(sp.simplify(mean_p - pp), details={"mean_p_literal": str(sp.simplify(mean_p))})
+    out = {}
+    for name, ones in zip(A15_READINGS, (n, n + 1)):
+        sol = sp.solve(sp.Eq(ones - sum(roots), n * (1 - pp)), L)
+        if len(sol) != 1:
+            out[name] = step_evidence(sp.Integer(1), details={"solutions": [str(s) for s in sol]})
+            continue
+        mean_p = sum(1 - r.subs(L, sol[0]) for r in roots) / n
+        out[name] = step_evidence(sp.simplify(mean_p - pp), details={"mean_p_literal": str(sp.simplify(mean_p))})
+    return by_reading(out)
 
 
 @claim(id="proofs.adadare.a16", paper=SEED, source="A.14 → A.16 (L84, L92–94)",

@@ -79,13 +79,19 @@ def _dual(s, c, p):
     return dual_value(s / sm, c.kkt["nu"], p) * sm ** 2
 
 
+#: the rescale gamma of the heavy-tailed instances (A.6's objective is gamma^2 sum s_i^2/(1-p_i) + const, so for
+#: gamma != 0 the minimiser does not depend on it; at gamma = 0 the loss is constant in P, outside Theorem 1's use)
+_GAMMAS = (1.0, 0.5, 1.5)
+
+
 def _heavy_configs(ctx, sigmas, ps, reps, n):
     k = 0
     for sigma in sigmas:
         for p in ps:
             for r in range(reps):
                 k += 1
-                yield {"n": n, "sigma": sigma, "p": p, "seed": int(ctx.rng(k).integers(2**31))}
+                yield {"n": n, "sigma": sigma, "p": p, "gamma": _GAMMAS[k % len(_GAMMAS)],
+                       "seed": int(ctx.rng(k).integers(2**31))}
 
 
 # --------------------------------------------------------------------------- the loss
@@ -229,7 +235,9 @@ def _noclip(ctx):
               "lintheory.certify.not_optimal: a feasible point (water-filling, feasibility checked in exact "
               "rationals) whose objective is below A.18's in 113-bit interval arithmetic. Clipping, not the tails, "
               "is what matters: the no-clipping regime is adadare.thm1.no_clipping.printed (holds); variance "
-              "ratio A.18/optimum reported",
+              "ratio A.18/optimum reported. Hypothesis gamma != 0 (every instance has gamma in {0.5, 1, 1.5}; the "
+              "objective gamma^2 f(P) + const has the minimiser of f for gamma != 0, while at gamma = 0 the loss is "
+              "constant in P and A.18 is trivially optimal)",
        expected="fails")
 def _a18(ctx):
     def ev(cfg):
@@ -293,17 +301,20 @@ def _certify_a18_infeasible_for_equality(cfg):
 def _certify_a18_not_optimal(cfg):
     r"""A feasible point strictly better than A.18, with no floating-point doubt.
 
-    The objective is :math:`f(P)=\sum_i s_i^2/(1-p_i)` (A.6 per unit :math:`\gamma^2`, up to the
-    :math:`P`-independent constant), with :math:`s_i^2=H_{ii}\delta_i^2` exact rationals of the float
-    instance.  A.18 needs :math:`s_i=\sqrt{\cdot}`, so its probabilities are enclosed in intervals and
+    The objective is :math:`\gamma^2 f(P)`, :math:`f(P)=\sum_i s_i^2/(1-p_i)` (A.6 up to the
+    :math:`P`-independent constant), with :math:`\gamma^2 s_i^2=\gamma^2H_{ii}\delta_i^2` exact rationals of
+    the float instance (:math:`\gamma\ne0`).  A.18 needs :math:`s_i=\sqrt{\cdot}`, so its probabilities are enclosed in intervals and
     ``f`` (increasing in every :math:`p_i`) is bounded below at their lower ends; the water-filling point is
     made exactly feasible (mean :math:`\ge p`, :math:`0\le p_i<1`, checked in rationals) and ``f``
     enclosed from above.
     """
     h, d = heavy_tailed(cfg["n"], cfg["sigma"], seed=cfg["seed"])
     p = to_fraction(cfg["p"])
+    g2 = to_fraction(cfg.get("gamma", 1.0)) ** 2
+    if g2 == 0:
+        raise OutsideHypotheses("gamma = 0: the loss is constant in P and A.18 is trivially optimal")
     n = len(h)
-    s2 = [to_fraction(hi) * to_fraction(di) ** 2 for hi, di in zip(h, d)]
+    s2 = [g2 * to_fraction(hi) * to_fraction(di) ** 2 for hi, di in zip(h, d)]
     if any(x == 0 for x in s2):
         raise OutsideHypotheses("a zero score (that is adadare.E2, not this defect)")
     s_iv = [iv_sqrt(iv(x)) for x in s2]
@@ -325,7 +336,8 @@ def _certify_a18_not_optimal(cfg):
     for x, v in zip(s2, q):
         better = better + iv(x) / (1 - iv(v))
     return not_optimal(claimed, better, feasibility=0 if feasible else 1,
-                       note=f"f = sum_i H_ii delta_i^2/(1-p_i); A.18 (interval lower bound) vs water-filling "
+                       note=f"gamma^2 f, f = sum_i H_ii delta_i^2/(1-p_i), gamma = {cfg.get('gamma', 1.0)}; "
+                            f"A.18 (interval lower bound) vs water-filling "
                             f"(exactly feasible: mean p_i >= p = {cfg['p']}, 0 <= p_i < 1)")
 
 
