@@ -131,10 +131,14 @@ def _outside(a: float) -> float:
     return max(0.0, -a, a - 1.0)
 
 
-@claim(id="perturb_merge.eq3.unit_interval.printed", paper=SEED_001, source="Eq. 3 (L64–66) vs Eq. 8",
-       statement=r"the coefficient of Eq. 8 satisfies $0\le\alpha_t^*\le1$ as Eq. 3 requires",
+@claim(id="perturb_merge.eq3.unit_interval.printed", paper=SEED_001, source="Eq. 3 (L62–66) with Eq. 7/8 (L92–96)",
+       statement=r"Eq. 3's merging coefficient, constrained $0\le\alpha_t\le1$ (L66), is the argmin of Eq. 7 with the "
+                 r"closed form Eq. 8 (L92–96): $\alpha_t^*$ of Eq. 8 lies in $[0,1]$ (whether Eq. 7's argmin is read "
+                 r"over $[0,1]$ -- then Eq. 8 is not it once it leaves -- or over $\mathbb R$ -- then it breaks "
+                 r"Eq. 3's constraint -- the check is the same: $\alpha_t^*\notin[0,1]$)",
        form="printed",
-       method="sequential linear regression in closed form (exact least-squares optima, exact Hessians; n > d and "
+       method="re-targeted in the referee pass from L222's Observation 2 (empirical, about the Fig. 2 runs) to the "
+              "constraint of Eq. 3 with Eq. 7/8; the defect is the missing clip. Sequential linear regression in closed form (exact least-squares optima, exact Hessians; n > d and "
               "n < d; independent and 90 % shared targets): distance of α* from [0, 1]; every failure re-checked "
               "by scipy Brent on the quadratic model and certified by Eq. 8 in exact rationals. Squared loss is "
               "inside the paper's stated assumptions (L90: ∇L_i(θ_i*) = 0 and no cubic remainder hold exactly), "
