@@ -546,10 +546,12 @@ def drop_probabilities(h_diag, delta, p, method: str = "waterfill") -> np.ndarra
     Notes
     -----
     ``"waterfill"`` computes no diagnostics (those of :class:`DropProbabilities` cost as
-    much again) and keeps two arrays of the input's size: the sorted scores and the
-    output.  The scores are formed, checked for finiteness and turned into probabilities
-    in cache-sized blocks, and the output buffer holds the cumulative sums until it
-    receives the probabilities.  The numbers are those of
+    much again) and keeps two arrays of the input's size: the sorted scores (which become
+    their cumulative sums) and the output, plus, at sparsity ``p >= 3/4``, a copy of the
+    top :math:`\lceil n(1-p)\rceil` sorted scores, the only ones the search for
+    :math:`\kappa` reads.  The scores are formed in cache-sized blocks; at high sparsity
+    they stay in the output buffer and are scaled there, otherwise they are formed again
+    from ``h_diag`` and ``delta`` once :math:`\kappa` is known.  The numbers are those of
     :func:`solve_drop_probabilities` bit for bit (the same operations in the same order);
     its cost is one ``np.sort`` of the scores plus a few passes over the arrays (the ratio
     to one sort is measured by ``benchmarks/bench_adadare.py``, see the docs' Benchmarks
@@ -610,37 +612,67 @@ def _waterfill_probs(h_diag, delta, p) -> np.ndarray:
         return solve_drop_probabilities(h_diag, delta, p).probs
     shape, n = d.shape, d.size
     hf, df = h.reshape(-1), d.reshape(-1)
-    asc = np.empty(n)
-    _scores_into(hf, df, asc)
-    asc.sort()                            # the one O(n log n) step
+    try:
+        m = n * (1 - float(p))
+    except (TypeError, ValueError):
+        m = float(n)
+    # High sparsity (the bisection reads only the top ceil(m) <= n/4 sorted scores): keep the
+    # scores in the output buffer, sort a copy, save the top it reads, take the cumulative sums
+    # in place and scale the scores in place (no second pass over h and delta).  Otherwise sort
+    # the scores in place, take the cumulative sums in the output buffer and form the
+    # probabilities from h and delta again (two arrays of n, whatever p).
+    keep_scores = np.isfinite(m) and 0 <= m <= n / 4
+    out = np.empty(n)
+    if keep_scores:
+        _scores_into(hf, df, out)
+        asc = np.sort(out)                # the one O(n log n) step
+    else:
+        asc = out
+        _scores_into(hf, df, asc)
+        asc.sort()                        # the one O(n log n) step
     if not np.isfinite(asc[-1]):          # scores are >= 0 or NaN/inf, and those sort last:
-        del asc                           # bad input (raised there) or an overflow
+        del asc, out                      # bad input (raised there) or an overflow
         return solve_drop_probabilities(h_diag, delta, p).probs
     p = _check_sparsity(p)
     m = n * (1 - p)
     nz = int(np.searchsorted(asc, 0.0, side="right"))   # s >= 0: the zero scores
     n_pos = n - nz
-    out = np.empty(n)
     if nz == n:
-        out.fill(p)
+        out.fill(p)                       # our own buffer in both layouts
         return out.reshape(shape)
     if n_pos <= m:
         # Every live entry kept; zero-score entries share what is left of the budget.
-        del asc
-        _scores_into(hf, df, out)
+        if not keep_scores:
+            _scores_into(hf, df, out)     # the scores again, in their order
         u = np.where(out > 0, 1.0, (m - n_pos) / (n - n_pos) if n > n_pos else 0.0)
         return np.subtract(1.0, u, out=u).reshape(shape)
-    cs = np.cumsum(asc, out=out)          # the output buffer holds the cumulative sums first
-    lo, hi = 0, int(np.ceil(m)) - 1       # the bisection of _waterfill_keep, step for step
+    hi = int(np.ceil(m)) - 1              # the bisection of _waterfill_keep, step for step
+    first = n - 1 - hi                    # it reads asc[j] for j >= first only
+    if keep_scores:
+        top = asc[first:].copy()
+        cs = np.cumsum(asc, out=asc)      # in place: the same sequential sums
+    else:
+        top = asc[first:]
+        cs = np.cumsum(asc, out=np.empty(n))
+        out = None
+    lo = 0
     while lo < hi:
         mid = (lo + hi) // 2
         j = n - 1 - mid
-        if (m - mid) * asc[j] <= cs[j] * (1 + 1e-15):
+        if (m - mid) * top[j - first] <= cs[j] * (1 + 1e-15):
             hi = mid
         else:
             lo = mid + 1
     kappa = (m - lo) / cs[n - 1 - lo]
-    del asc, cs
+    if keep_scores:
+        del asc, cs, top
+        np.multiply(out, kappa, out=out)  # u = min(1, kappa s), p = 1 - u, as _waterfill_keep
+        np.minimum(out, 1.0, out=out)
+        np.subtract(1.0, out, out=out)
+        return out.reshape(shape)
+    del asc, top
+    out = cs                              # the cumulative sums' buffer receives the result
+    del cs
     _scores_into(hf, df, out, scale=kappa)
     return out.reshape(shape)
 
