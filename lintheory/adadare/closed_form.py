@@ -548,10 +548,10 @@ def drop_probabilities(h_diag, delta, p, method: str = "waterfill") -> np.ndarra
     ``"waterfill"`` computes no diagnostics (those of :class:`DropProbabilities` cost as
     much again) and keeps two arrays of the input's size: the sorted scores (which become
     their cumulative sums) and the output, plus, at sparsity ``p >= 3/4``, a copy of the
-    top :math:`\lceil n(1-p)\rceil` sorted scores, the only ones the search for
-    :math:`\kappa` reads.  The scores are formed in cache-sized blocks; at high sparsity
+    top :math:`\\lceil n(1-p)\\rceil` sorted scores, the only ones the search for
+    :math:`\\kappa` reads.  The scores are formed in cache-sized blocks; at high sparsity
     they stay in the output buffer and are scaled there, otherwise they are formed again
-    from ``h_diag`` and ``delta`` once :math:`\kappa` is known.  The numbers are those of
+    from ``h_diag`` and ``delta`` once :math:`\\kappa` is known.  The numbers are those of
     :func:`solve_drop_probabilities` bit for bit (the same operations in the same order);
     its cost is one ``np.sort`` of the scores plus a few passes over the arrays (the ratio
     to one sort is measured by ``benchmarks/bench_adadare.py``, see the docs' Benchmarks
