@@ -90,7 +90,7 @@ def _logit_problem(K: int, N: int):
 
 
 def _full_problem(K: int, N: int, d: int):
-    """Problem three on general data for (K, N, d): ``(prob, Z, params)``.
+    r"""Problem three on general data for (K, N, d): ``(prob, Z, params)``.
 
     The parameters are ``X``, ``C = X W_preᵀ``, ``G = YᵀX`` and ``c0 = Σ Y∘C`` (the
     label term :math:`\sum Y\circ(C + XZ^\top) = c_0 + \sum G\circ Z`, written so that
