@@ -40,15 +40,21 @@ def coverage_rows(suites: Sequence[str] | None = None) -> list[dict]:
         if (m, paper) not in mods:
             mods.append((m, paper))
     rows = []
-    seen = set()
+    seen: dict = {}
     for mod, suite in mods:
         data = data_for_module(mod)
         seed = data.get("seed")
         for r in data.get("results", []):
             key = (seed, r.get("result"), suite)
-            if key in seen:
+            unknown = [c for c in r.get("claims", []) if c not in reg]
+            if unknown:
+                raise InputError(f"coverage of {suite}: {r.get('result')!r} names unregistered claim {unknown[0]!r}")
+            if key in seen:  # the same result indexed by the suite and by its proof steps: one row
+                row = seen[key]
+                row["claims"] += [c for c in r.get("claims", []) if c not in row["claims"]]
+                if row["claims"]:
+                    row["reason"] = None
                 continue
-            seen.add(key)
             claims = list(r.get("claims", []))
             reason = str(r.get("reason", "")).strip()
             missing = [c for c in claims if c not in reg]
@@ -56,9 +62,11 @@ def coverage_rows(suites: Sequence[str] | None = None) -> list[dict]:
                 raise InputError(f"coverage of {suite}: {r.get('result')!r} names unregistered claim {missing[0]!r}")
             if not claims and not reason:
                 raise InputError(f"coverage of {suite}: {r.get('result')!r} has neither claims nor a reason")
-            rows.append({"paper": seed, "suite": suite, "result": r.get("result"),
-                         "location": list(r.get("lines", [])) or None, "claims": claims,
-                         "reason": reason or None})
+            row = {"paper": seed, "suite": suite, "result": r.get("result"),
+                   "location": list(r.get("lines", [])) or None, "claims": claims,
+                   "reason": reason or None}
+            seen[key] = row
+            rows.append(row)
     rows.sort(key=lambda r: (str(r["paper"]), (r["location"] or [0])[0], r["result"] or ""))
     return rows
 
