@@ -48,10 +48,17 @@ def errata_data(suites: Sequence[str] | None = None) -> dict[str, dict]:
     :class:`InputError` when an entry's ``kind`` is not one of ``ERRATUM_KINDS``, its
     ``corrected`` claim does not exist, or a claim names an erratum that is not there.
     """
-    # errata live in any data file of any suite (a proof step may name its paper's
-    # erratum), so read them all; keep those named by the selected suites' claims
-    reg = registry()
+    # a proof step may name its paper's erratum, which lives in the paper's data: load
+    # the papers of the selected proof steps too (and only those, so that writing the
+    # report of one claim does not import every suite)
+    reg = registry(None if suites is None else list(suites))
     claims = [c for c in reg.values() if belongs_to(c, suites)]
+    if suites is not None:
+        from .suites import known_suites
+
+        papers = {c.id.split(".")[1] for c in claims if c.group == "proofs"} & set(known_suites())
+        if papers - set(suites):
+            reg = registry(sorted(set(suites) | papers))
     data = _data_of(reg.values())
     for c in claims:
         if c.erratum is None:

@@ -135,6 +135,9 @@ def load_suite(name_or_spec: str) -> str:
         return name_or_spec
     if name_or_spec in _LOADED.values():
         return next(n for n, s in _LOADED.items() if s == name_or_spec)
+    by_module = {mod: n for n, mod in eps.items()}
+    if name_or_spec in by_module:  # an installed suite named by its module
+        name_or_spec = by_module[name_or_spec]
     if name_or_spec in eps:
         name, spec, is_path = name_or_spec, eps[name_or_spec], False
     else:
