@@ -52,7 +52,7 @@ def make(ctx):
     top = ax.get_ylim()[1]
     for (x, lab, st), h in zip([(t.lambda_zero, r"$\lambda_0=1/(\bar K\sqrt{n})$", "-"),
                                 (t.lambda_crit, r"$\lambda_{crit}$", "-."),
-                                (zero_threshold(K, Kb, n), r"printed $1/(K\sqrt{n})$", ":"),
+                                (zero_threshold(K, Kb, n), r"$1/(K\sqrt{n})$ (K for $\bar K$)", ":"),
                                 (star.lam, r"$\lambda^*$", "--")], (0.98, 0.98, 0.62, 0.62)):
         ax.axvline(x, color="0.4", ls=st, lw=1)
         ax.text(x, top * h, lab + " ", rotation=90, va="top", ha="right", fontsize=8)

@@ -1,4 +1,4 @@
-"""LoRA margin theory, Theorem 3.1: regime map over (K̄/K, λ√n), true vs printed thresholds."""
+"""LoRA margin theory, Theorem 3.1: regime map over (K̄/K, λ√n), true thresholds vs their converted reading (K where the paper has K̄)."""
 
 import numpy as np
 
@@ -8,7 +8,7 @@ from lintheory.plotting import figure
 
 @figure("lora_margin", "regime_map")
 def make(ctx):
-    """Regimes of the optimum (colours) with the true λ0, λ_crit and the printed 1/(K√n); hatched: printed is wrong."""
+    """Regimes of the optimum (colours) with the true λ0, λ_crit and the converted reading 1/(K√n) (bar over K lost in the PDF-to-text step; with K̄ the paper is right); hatched: where that reading is wrong."""
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
@@ -29,8 +29,8 @@ def make(ctx):
     lc = [thresholds(K, int(Kb), n).lambda_crit for Kb in kbs]
     ax.plot(x, lam0, "k-", lw=2, label=r"true $\lambda_0\sqrt{n} = 1/\bar K$")
     ax.plot(x, lc, "k-.", lw=1.5, label=r"true $\lambda_{crit}\sqrt{n}$")
-    ax.axhline(1 / K, color="r", ls=":", lw=2, label=r"printed $1/(K\sqrt{n})$ (zero threshold and $\lambda_{crit}$ bound)")
-    wrong = (g[:, None] >= 1 / K) & (R > 0)        # printed says Z* = 0, truth is nonzero
+    ax.axhline(1 / K, color="r", ls=":", lw=2, label=r"$1/(K\sqrt{n})$: K for $\bar K$ (conversion)")
+    wrong = (g[:, None] >= 1 / K) & (R > 0)        # the converted reading says Z* = 0, truth is nonzero
     ax.contourf(x, g, wrong.astype(float), levels=[0.5, 1.5], colors="none", hatches=["//"])
     # Explicit swatches with a dark edge: the legend sits outside the map, on white, so the
     # pale "high" and "low" colours show (inside the map the "low" swatch vanished on its own colour).
@@ -38,12 +38,12 @@ def make(ctx):
     handles += [Patch(facecolor=c, edgecolor="0.35", lw=0.8, label=lab) for lab, c in
                 (("high (Z* = 0)", "#dddddd"), ("intermediate (c = 0, rank K̄-1)", "#9ecae1"),
                  ("low (c > 0, rank K̄)", "#fdae6b"),
-                 ("hatched: printed says Z* = 0, truth is not", "white"))]
+                 ("hatched: the K-reading says Z* = 0, truth is not", "white"))]
     handles[-1].set_hatch("//")
     ax.set_yscale("log")
     ax.set_ylim(g[0], g[-1])
     ax.set_xlabel(r"$\bar K/K$ (K = 20)")
     ax.set_ylabel(r"$\lambda\sqrt{n}$ (mean CE)")
-    ax.set_title("Regimes of the LoRA optimum, true and printed thresholds")
+    ax.set_title("Regimes of the LoRA optimum: true thresholds and the K-for-K̄ reading")
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     return fig
