@@ -7,7 +7,7 @@ CLI's one-thread numerics).  The same claims run again with ``jobs=2`` must give
 same records, bit for bit, since a report may not depend on how the work was split;
 that second run covers a representative subset (:func:`jobs_subset`: in every suite the
 cheapest claim that sweeps, the cheapest that does not, the cheapest refuted one, then
-the cheapest others up to ``JOBS_SUBSET_SHARE`` of the serial run's time), so that the
+the cheapest others up to ``JOBS_SUBSET_SHARE`` (10 %) of the serial run's time), so that the
 session runs the claims about once and a quarter instead of twice.
 ``LINTHEORY_JOBS_TEST=all`` runs every claim again instead.  Every claim's check is
 scanned for side effects statically as well (``test_sweep_purity.py``).
@@ -25,7 +25,7 @@ ALL_CLAIMS = sorted(registry())
 
 #: Share of the serial run's claim time that the ``jobs=2`` run re-spends (beyond the
 #: claims that cover every suite and kind), see :func:`jobs_subset`.
-JOBS_SUBSET_SHARE = 0.25
+JOBS_SUBSET_SHARE = 0.10
 
 
 @pytest.fixture(scope="module")
