@@ -9,48 +9,11 @@ from __future__ import annotations
 
 import sympy as sp
 
-from lintheory.certify import exact as exact_certificate
 from lintheory.claims import Evidence, claim
 
-from . import symbolic_evidence
+from . import step_evidence, symbolic_evidence  # noqa: F401
 
 SEED_001 = "001_9d292d09fb11dca7.txt"
-
-
-def _witness_value(expr):
-    """A nonzero exact value of a nonzero remainder: its free symbols set to small positive rationals."""
-    expr = sp.simplify(expr)
-    syms = sorted(expr.free_symbols, key=lambda x: x.name)
-    for shift in range(6):
-        point = {x: sp.Rational(2 + k + shift, 7 + 2 * k) for k, x in enumerate(syms)}
-        try:
-            val = sp.nsimplify(sp.simplify(expr.subs(point)))
-        except (ZeroDivisionError, ValueError):
-            continue
-        if val.is_finite and val != 0:
-            return val, {str(k): str(v) for k, v in point.items()}
-    raise ValueError(f"no rational witness found for the remainder {expr}")
-
-
-def step_evidence(residual, *, alternative=None, details=None) -> Evidence:
-    """:func:`symbolic_evidence` plus an exact certificate for a failing step (the remainder at a rational
-    point) and, with ``alternative=(name, residual_of_wrong_step)``, the discrimination record."""
-    ev = symbolic_evidence(residual, details=details)
-    if ev.counterexample is not None:
-        items = residual if isinstance(residual, (list, tuple)) else [residual]
-        first = next(r for r in (sp.simplify(x) for x in items) if r != 0)
-        val, point = _witness_value(first)
-        ev.certificate = exact_certificate(sp.Abs(val), note=f"|remainder| at the rational point {point} is {val}",
-                                           point=point)
-    if alternative is not None:
-        name, alt = alternative
-        alt_items = alt if isinstance(alt, (list, tuple)) else [alt]
-        nonzero = any(sp.simplify(x) != 0 for x in alt_items)
-        ev.discrimination = {"alternative": name, "gap": 1.0 if nonzero else 0.0, "tolerance": 0.0,
-                             "rejected": nonzero}
-        if not nonzero and ev.counterexample is None:
-            ev.inconclusive = f"the check cannot reject the alternative {name!r}"
-    return ev
 
 
 def _setup():

