@@ -1,4 +1,4 @@
-"""The tutorial page shows what its commands print today (docs/tutorial/out/ is current)."""
+"""The tutorial page shows what its commands print today (docs/tutorial/outputs/ is current)."""
 
 import importlib.util
 import json
@@ -29,7 +29,7 @@ def test_tutorial_outputs_are_current(monkeypatch):
     spec.loader.exec_module(mod)
     fresh = mod.outputs(ROOT)
     for name, text in fresh.items():
-        committed = (ROOT / "docs" / "tutorial" / "out" / name).read_text(encoding="utf-8")
+        committed = (ROOT / "docs" / "tutorial" / "outputs" / name).read_text(encoding="utf-8")
         if name.endswith(".json"):
             assert _rounded(json.loads(committed)) == _rounded(json.loads(text)), name
         else:
@@ -39,5 +39,5 @@ def test_tutorial_outputs_are_current(monkeypatch):
 def test_tutorial_page_includes_every_output():
     page = (ROOT / "docs" / "tutorial.md").read_text(encoding="utf-8")
     for name in ("verify.txt", "printed_record.json", "holds_record.json", "errata.md"):
-        assert f'--8<-- "docs/tutorial/out/{name}"' in page
+        assert f'--8<-- "docs/tutorial/outputs/{name}"' in page
     assert '--8<-- "docs/tutorial/ridge_suite.py"' in page

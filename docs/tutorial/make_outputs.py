@@ -3,7 +3,7 @@
     python docs/tutorial/make_outputs.py
 
 runs the tutorial suite exactly as the page tells a reader to, and writes what the
-commands print into docs/tutorial/out/, which the page includes.  tests/test_tutorial_page.py
+commands print into docs/tutorial/outputs/, which the page includes.  tests/test_tutorial_page.py
 runs it again and fails when the committed outputs are stale: the page never shows a
 number that was typed by hand.
 """
@@ -57,7 +57,7 @@ def outputs(root: Path) -> dict[str, str]:
 
 
 def main() -> int:
-    out = HERE / "out"
+    out = HERE / "outputs"
     out.mkdir(exist_ok=True)
     for name, text in outputs(HERE.parents[1]).items():
         (out / name).write_text(text, encoding="utf-8")
