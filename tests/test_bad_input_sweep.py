@@ -885,19 +885,9 @@ def test_baseline_is_valid_and_finite(spec):
     assert not non_finite(res)
 
 
-#: cases that still fail, in modules outside this sweep's fixes (their owners are told in the issue):
-#: ``adadare.kkt_residuals`` (lintheory/adadare/solvers.py) does not check its shapes;
-#: ``coto.theorem31_rhs_printed`` (lintheory/coto/printed.py) reads ``preds`` with np.asarray.
-KNOWN = {
-    "adadare.kkt_residuals:0:ndim-1", "adadare.kkt_residuals:0:empty",
-    "adadare.kkt_residuals:1:ndim-1", "adadare.kkt_residuals:1:empty",
-    "coto.theorem31_rhs_printed:0:nan", "coto.theorem31_rhs_printed:0:inf",
-    "coto.theorem31_rhs_printed:0:complex", "coto.theorem31_rhs_printed:0:ndim+1",
-    "coto.theorem31_rhs_printed:0:ndim-1", "coto.theorem31_rhs_printed:0:empty",
-    "coto.theorem31_rhs_printed:0:torch-grad",
-    # kkt_residuals ravels s and probs (any shape is read as flat): not an error there, a spec question
-    "adadare.kkt_residuals:0:ndim+1", "adadare.kkt_residuals:1:ndim+1",
-}
+#: cases known to fail (none now: adadare.kkt_residuals and coto.theorem31_rhs_printed validate
+#: their arrays since the sweep found them); a new one goes here with its reason, never silently
+KNOWN: set = set()
 
 
 def _param(case):

@@ -109,8 +109,8 @@ def kkt_residuals(s, probs, p, *, nu=None, free_tol: float = 1e-7) -> dict:
     >>> r["max"] < 1e-12
     True
     """
-    s = as_float_array(s, "s").ravel()
-    q = as_float_array(probs, "probs").ravel()
+    s = as_float_array(s, "s", ndim=1, nonempty=True)
+    q = as_float_array(probs, "probs", ndim=1, shape=s.shape)
     n = s.size
     u = 1 - q
     live = s > 0

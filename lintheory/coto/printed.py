@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import as_float_array
+from ..errors import InputError
 from .masks import binomial_weights, loss_values, size_averages
 
 __all__ = ["theorem31_rhs_printed", "theorem31_printed_counterexample"]
@@ -39,8 +41,10 @@ def theorem31_rhs_printed(preds, Y, p, *, loss="mse") -> float:
     >>> theorem31_rhs_printed(preds, np.array([[2.0]]), 0.5)
     0.0
     """
-    preds = np.asarray(preds, dtype=np.float64)
+    preds = as_float_array(preds, "preds", ndim=3, nonempty=True)
     L = int(round(np.log2(preds.shape[0])))
+    if preds.shape[0] != 2 ** L:
+        raise InputError(f"preds must hold 2^L masked networks along axis 0, got {preds.shape[0]}")
     w = binomial_weights(p, L)
     lj = loss_values(size_averages(preds), Y, loss)
     return float(w[1:] @ lj[1:])
