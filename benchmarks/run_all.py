@@ -214,6 +214,13 @@ def build_table(results: dict, cpus) -> str:
         rows.append((f"exact SVM / sklearn crammer_singer (C=1e4, tol=1e-8), CPU time: {where}", measured,
                      ratio_text, "<= 1x, KKT <= 1e-8, < 2 GB", ok if exact else "**no**",
                      svm.get("created") or pt_.get("measured_in", "?")))
+    sd = results.get("bench_seeds")
+    if sd:
+        bad = sorted(set(sd["seed_dependent"]) | set(sd["differ_from_expected"]))
+        rows.append((f"verdicts at {len(sd['seeds'])} seeds ({sd['seeds'][0]}-{sd['seeds'][-1]}), quick profile of "
+                     "every suite", f"{sd['claims']} claims, {sd['wall_s']} s with --jobs {sd['jobs']}; "
+                     + (f"off: {', '.join(bad)}" if bad else "every verdict the same at every seed and as expected"),
+                     f"{len(sd['seed_dependent'])} seed-dependent", "0", "yes" if not bad else "**no**", _when(sd)))
     pt = results.get("pytest_timing")
     if pt:
         rows.append(("share of a pytest session spent running claims",

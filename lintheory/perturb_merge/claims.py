@@ -945,12 +945,24 @@ def _no_gain(ctx):
 
     ev_ = sweep(configs, ev, 1e-9, alternative=("perturbation + Eq. 8 lowers the merged loss", alt))
     rel = [r for excess in ev_.instance_data for r in excess]
-    tg = _merge_gap(configs[0], torch_route=True)
+    # The torch route trains one sequence; an L-BFGS run that misses its gradient tolerance is
+    # untrusted, so the next sequence is drawn instead (deterministically, at most three), and the
+    # redraws are reported (seed 17 of the quick profile needed one).
+    not_converged = []
+    for torch_cfg in configs[:3]:
+        try:
+            tg = _merge_gap(torch_cfg, torch_route=True)
+            break
+        except NotConvergedError as exc:
+            not_converged.append(f"{torch_cfg}: {exc}")
+    else:
+        raise Inconclusive(f"the torch route did not converge on three sequences: {not_converged}")
     torch_err = max(max(0.0, (l0 - lp) / l0) for lp, l0 in tg)
     ev_.details.update(mean_relative_excess_of_perturbation=float(np.mean(rel)),
-                       max_relative_excess_of_perturbation=float(np.max(rel)), torch_route_error=torch_err)
+                       max_relative_excess_of_perturbation=float(np.max(rel)), torch_route_error=torch_err,
+                       torch_route_redrawn=not_converged)
     if torch_err > TRAIN_TOL:
-        ev_.counterexample = dict(configs[0], route="torch", error=torch_err)
+        ev_.counterexample = dict(torch_cfg, route="torch", error=torch_err)
     return ev_
 
 
