@@ -163,7 +163,7 @@ def _layer(ctx):
               f"tolerance {ALG_TOL}; plus cvxpy's DCP acceptance of the problem",
        expected="holds")
 def _convex(ctx):
-    def ev(cfg):
+    def sides(cfg):  # loss at a convex combination of two drop vectors, and the combination of losses
         r = np.random.default_rng(cfg["seed"])
         h, d = heavy_tailed(cfg["n"], 2.0, r)
         a, b = r.uniform(0, 0.99, (2, cfg["n"]))
@@ -171,16 +171,14 @@ def _convex(ctx):
         g = r.uniform(-2, 2)
         lhs = expected_diag_loss(h, d, t * a + (1 - t) * b, g)
         rhs = t * expected_diag_loss(h, d, a, g) + (1 - t) * expected_diag_loss(h, d, b, g)
+        return lhs, rhs
+
+    def ev(cfg):
+        lhs, rhs = sides(cfg)
         return max(0.0, lhs - rhs) / rhs
 
     def alt(cfg):  # "the loss is concave in P" (the reverse Jensen gap)
-        r = np.random.default_rng(cfg["seed"])
-        h, d = heavy_tailed(cfg["n"], 2.0, r)
-        a, b = r.uniform(0, 0.99, (2, cfg["n"]))
-        t = r.random()
-        g = r.uniform(-2, 2)
-        lhs = expected_diag_loss(h, d, t * a + (1 - t) * b, g)
-        rhs = t * expected_diag_loss(h, d, a, g) + (1 - t) * expected_diag_loss(h, d, b, g)
+        lhs, rhs = sides(cfg)
         return max(0.0, rhs - lhs) / rhs
 
     cfgs = [{"n": n, "seed": int(ctx.rng(i).integers(2**31))}
