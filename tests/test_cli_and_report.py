@@ -231,8 +231,10 @@ def test_ctrl_c_under_jobs_exit_130_one_line(tmp_path):
     import time
 
     out = tmp_path / "rep"
+    # the full profile, so the run is still going when the signal comes (the quick profile of one
+    # suite can finish within the wait on an idle machine)
     p = subprocess.Popen([sys.executable, "-m", "lintheory.cli", "verify", "--paper", "lora_margin",
-                          "--jobs", "2", "--out", str(out)], stdout=subprocess.PIPE,
+                          "--profile", "full", "--jobs", "2", "--out", str(out)], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, start_new_session=True)
     t0 = time.monotonic()
     # Mid-run: the workers have started (a worker interrupted in its first imports, before
