@@ -225,6 +225,7 @@ def _group(pgid: int) -> list[int]:
     return pids
 
 
+@pytest.mark.slow  # real signals and wall-clock waits: timing-dependent on a shared machine
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_ctrl_c_under_jobs_exit_130_one_line(tmp_path):
     import signal
