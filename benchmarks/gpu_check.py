@@ -3,8 +3,8 @@
 Usage::
 
     python benchmarks/gpu_check.py --out DIR [--device cuda] [--profile full]
-                                   [--jobs-cpu 8] [--jobs-device 4] [--leg-timeout 200]
-                                   [--limit N] [--dry-run]
+                                   [--jobs-cpu 8] [--jobs-device 4] [--leg-timeout 330]
+                                   [--limit N] [--serial-legs] [--dry-run]
 
 Selection: a claim is a *device claim* when its check -- or a function of a lintheory
 module that it calls, followed transitively -- reads ``ctx.device`` (the trained-model
@@ -178,7 +178,8 @@ def markdown(res: dict) -> str:
              f"{m['loadavg']}; CPU leg `--jobs {res['cpu_leg']['jobs']}` ({res['cpu_leg']['wall_s']} s, "
              f"exit {res['cpu_leg']['returncode']}), device leg `--jobs {res['device_leg']['jobs']}` "
              f"({res['device_leg']['wall_s']} s, exit {res['device_leg']['returncode']}). "
-             f"Seconds are each claim's own wall time in its leg.", "",
+             f"The legs ran {'one after the other' if res['serial_legs'] else 'side by side'}; "
+             f"seconds are each claim's own wall time in its leg.", "",
              "| claim | kind | expected | CPU | device | same | CPU s | device s | CPU/device | "
              "max error CPU | max error device | rel. diff |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -219,10 +220,12 @@ def main(argv=None) -> int:
     ap.add_argument("--profile", default="full", choices=("quick", "full"))
     ap.add_argument("--jobs-cpu", type=int, default=max(1, min(8, (os.cpu_count() or 2) // 2)))
     ap.add_argument("--jobs-device", type=int, default=4)
-    ap.add_argument("--leg-timeout", type=float, default=200.0, help="seconds per leg")
+    ap.add_argument("--leg-timeout", type=float, default=330.0, help="seconds per leg")
     ap.add_argument("--limit", type=int, default=None, help="only the first N device claims")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dry-run", action="store_true", help="list the selection and exit")
+    ap.add_argument("--serial-legs", action="store_true",
+                    help="run the CPU leg, then the device leg (default: side by side)")
     a = ap.parse_args(argv)
 
     out = Path(a.out)
@@ -239,23 +242,33 @@ def main(argv=None) -> int:
         print(f"dry run: wrote {out / 'gpu_check_selection.json'}")
         return 0
     ids = [s["id"] for s in sel]
-    cpu = run_leg("cpu", ids, device="cpu", profile=a.profile, jobs=a.jobs_cpu, timeout=a.leg_timeout,
-                  out=out, seed=a.seed, work=work)
-    print(f"cpu leg: exit {cpu['returncode']}, {cpu['wall_s']} s, {cpu['finished']}/{len(ids)} records",
-          flush=True)
     # The device leg also runs the trained claims that ignore --device (every trained-model
     # claim runs under --device cuda); the CPU leg would repeat them unchanged, so it skips them.
     dev_ids = ids + [c["id"] for c in cpu_only]
-    dev = run_leg(a.device if a.device == "cuda" else "cpu2", dev_ids, device=a.device,
-                  profile=a.profile, jobs=a.jobs_device, timeout=a.leg_timeout, out=out, seed=a.seed,
-                  work=work)
+    legs = {"cpu": dict(name="cpu", ids=ids, device="cpu", jobs=a.jobs_cpu),
+            "dev": dict(name=a.device if a.device == "cuda" else "cpu2", ids=dev_ids, device=a.device,
+                        jobs=a.jobs_device)}
+    common = dict(profile=a.profile, timeout=a.leg_timeout, out=out, seed=a.seed, work=work)
+    if a.serial_legs:
+        done = {k: run_leg(**v, **common) for k, v in legs.items()}
+    else:
+        # Side by side (the GPU machine has 16 cores: 8 CPU workers + 4 device workers), so the
+        # whole check fits one device call; both legs see the same machine load.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(2) as pool:
+            futs = {k: pool.submit(run_leg, **v, **common) for k, v in legs.items()}
+            done = {k: f.result() for k, f in futs.items()}
+    cpu, dev = done["cpu"], done["dev"]
+    print(f"cpu leg: exit {cpu['returncode']}, {cpu['wall_s']} s, {cpu['finished']}/{len(ids)} records",
+          flush=True)
     print(f"device leg ({a.device}): exit {dev['returncode']}, {dev['wall_s']} s, {dev['finished']}/{len(dev_ids)} "
           "records", flush=True)
     rows = compare(sel, cpu, dev) + compare(cpu_only, {"records": {}}, dev, cpu_leg=False)
     ratios = sorted(r["cpu_over_device"] for r in rows if r["cpu_over_device"])
     res = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "profile": a.profile, "seed": a.seed,
+        "profile": a.profile, "seed": a.seed, "serial_legs": a.serial_legs,
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "gpu": _gpu_name(),
                     "loadavg": [round(x, 2) for x in os.getloadavg()]},
         "cpu_leg": {k: v for k, v in cpu.items() if k != "records"},

@@ -12,15 +12,19 @@
 # gpu_check.json, gpu_check.md, cpu.log, cuda.log (the legs' records stay in $WORK).
 #
 # The GPU image has torch, numpy, scipy, sympy, matplotlib, joblib, threadpoolctl but neither
-# cvxpy nor clarabel: lintheory imports them only inside the routes that solve with them, and a
-# claim that needs one is reported as skipped with that reason.  lintheory is not pip-installed
+# cvxpy nor clarabel.  When the checkout holds a folder .whl/ of wheels (cvxpy and its solvers for
+# the device's Python; `benchmarks/gpu_wheels.sh` downloads them, and the device call names .whl in
+# `carry`), they are installed into $WORK/wheels first, with no index and no network.  Without
+# them lintheory imports cvxpy only inside the routes that solve with it, and a claim that needs
+# it is reported as skipped with that reason.  lintheory is not pip-installed
 # there: when `import lintheory` finds no installed suites, this script puts the checkout on
 # PYTHONPATH and writes a small .dist-info with the suites' entry points next to it (no pip, no
 # network).
 #
 # Knobs (environment): OUT, WORK, DEVICE (cuda|cpu), PROFILE (full|quick), JOBS_CPU (8),
-# JOBS_DEVICE (4), LEG_TIMEOUT (200 s per leg), TOTAL_TIMEOUT (460 s), LIMIT (first N claims
-# of each kind), PYTHON (python3).
+# JOBS_DEVICE (4), LEG_TIMEOUT (330 s per leg), TOTAL_TIMEOUT (420 s), LIMIT (first N claims
+# of each kind), SERIAL_LEGS (unset: the two legs run side by side, each on its own cores;
+# 1: one after the other), PYTHON (python3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -30,8 +34,8 @@ DEVICE=${DEVICE:-cuda}
 PROFILE=${PROFILE:-full}
 JOBS_CPU=${JOBS_CPU:-8}
 JOBS_DEVICE=${JOBS_DEVICE:-4}
-LEG_TIMEOUT=${LEG_TIMEOUT:-200}
-TOTAL_TIMEOUT=${TOTAL_TIMEOUT:-460}
+LEG_TIMEOUT=${LEG_TIMEOUT:-330}
+TOTAL_TIMEOUT=${TOTAL_TIMEOUT:-420}
 PY=${PYTHON:-python3}
 mkdir -p "$OUT" "$WORK"
 export PYTHONUNBUFFERED=1 MPLBACKEND=Agg
@@ -45,6 +49,16 @@ here = os.path.realpath(os.path.dirname(lintheory.__file__))
 sys.exit(0 if "svm" in names and here == os.path.realpath(os.path.join(sys.argv[1], "lintheory")) else 1)
 PYEOF
 }
+
+if [ -d "$REPO/.whl" ] && ls "$REPO"/.whl/*.whl >/dev/null 2>&1 && ! (cd / && "$PY" -c "import cvxpy" 2>/dev/null); then
+  if "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+       --target "$WORK/wheels" "$REPO"/.whl/*.whl; then
+    export PYTHONPATH="$WORK/wheels${PYTHONPATH:+:$PYTHONPATH}"
+    echo "gpu_check: installed $(ls "$REPO"/.whl/*.whl | wc -l) carried wheels into $WORK/wheels"
+  else  # not fatal: the claims that need cvxpy are then reported as skipped
+    echo "gpu_check: the carried wheels did not install; claims that need cvxpy will be skipped"
+  fi
+fi
 
 if ! has_suites; then
   # The checkout on the path, plus a .dist-info that declares the suites' entry points.
@@ -79,6 +93,7 @@ fi
 ARGS=(--out "$OUT" --work "$WORK" --device "$DEVICE" --profile "$PROFILE"
       --jobs-cpu "$JOBS_CPU" --jobs-device "$JOBS_DEVICE" --leg-timeout "$LEG_TIMEOUT")
 if [ -n "${LIMIT:-}" ]; then ARGS+=(--limit "$LIMIT"); fi
+if [ -n "${SERIAL_LEGS:-}" ]; then ARGS+=(--serial-legs); fi
 if [ "$DEVICE" = cuda ] && [ "${1:-}" != --dry-run ]; then
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 fi

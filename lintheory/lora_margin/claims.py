@@ -320,9 +320,9 @@ def _trained(ctx):
             # with lam; L-BFGS itself stalls near 1e-9 in float64, so aim 10x below what is needed
             need = TRAIN_GRAD_TOL * min(1.0, 10.0 * cfg["frac"])
             res = train_lora(P.X_ft, P.y_ft, cfg["K"], lam, W_pre=P.W_pre, r=cfg["Kb"], seed=cfg["seed"],
-                             grad_tol=need / 10, raise_on_fail=False)
+                             grad_tol=need / 10, raise_on_fail=False, device=ctx.device)
             return P, lam, need, res
-        return _cached(("trained_lora", tuple(sorted(cfg.items()))), run)
+        return _cached(("trained_lora", ctx.device, tuple(sorted(cfg.items()))), run)
 
     def ev(cfg):
         P, lam, need, res = trained(cfg)
@@ -1003,12 +1003,12 @@ def _rank_sharp(ctx):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 res = train_lora(X, y, K, lam, r=Kb - 1, seed=cfg["seed"], raise_on_fail=False, check_rank=False,
-                                 max_iter=ctx.pick(50, 1000))
+                                 max_iter=ctx.pick(50, 1000), device=ctx.device)
             o = optimum(K, Kb, n, lam)
             f_opt = objective(o.logits(), lam, y=y, n_classes=K)
             f_r = objective(res.Z @ X.T, lam, y=y, n_classes=K)
             return o.regime, f_r - f_opt
-        return _cached(("rank_sharp", ctx.profile, tuple(sorted(cfg.items()))), run)
+        return _cached(("rank_sharp", ctx.profile, ctx.device, tuple(sorted(cfg.items()))), run)
 
     def ev(cfg):
         regime, gap = gap_of(cfg)
@@ -1067,7 +1067,7 @@ def _eq16(ctx, coef):
         K, Kb, n = cfg["K"], cfg["Kb"], cfg["n"]
         lam = _lam(cfg)
         X, y = np.eye(Kb * n + 1)[:Kb * n], _labels(Kb, n)
-        res = train_lora(X, y, K, lam, r=Kb, seed=cfg["seed"])
+        res = train_lora(X, y, K, lam, r=Kb, seed=cfg["seed"], device=ctx.device)
         Zc = _cvx(K, Kb, n, coef * lam)
         Zt = res.Z @ X.T
         return float(np.abs(Zt - Zc).max() / max(1.0, np.abs(Zc).max()))
@@ -1106,7 +1106,7 @@ def _pyth(ctx):
         K, Kb, n = cfg["K"], cfg["Kb"], cfg["n"]
         P = lora_problem(K, Kb, n, cfg["d"], rho_pre=cfg["rho"], seed=cfg["seed"])
         lam = _lam(cfg)
-        res = train_lora(P.X_ft, P.y_ft, K, lam, W_pre=P.W_pre, r=Kb, seed=cfg["seed"])
+        res = train_lora(P.X_ft, P.y_ft, K, lam, W_pre=P.W_pre, r=Kb, seed=cfg["seed"], device=ctx.device)
         W = P.W_pre + res.Z
         th = float(np.linalg.norm(res.Z))
         g_ft = multiclass_margin(res.Z, P.X_ft, P.y_ft) / th
@@ -1479,7 +1479,7 @@ def _kkt_sound(ctx):
 
 
 # ------------------------------------------------------------------ Theorem 3.3 (merging)
-def _trained_merge(cfg, train=True):
+def _trained_merge(cfg, train=True, device="cpu"):
     from .train import train_lora
 
     P = merging_problem(cfg["K"], cfg["tasks"], rho_pre=cfg["rho"], seed=cfg["seed"])
@@ -1487,7 +1487,7 @@ def _trained_merge(cfg, train=True):
     for (Kb, n), t, f in zip(cfg["tasks"], P.tasks, cfg["fracs"]):
         lam = f * thresholds(cfg["K"], Kb, n).lambda_zero
         if train:
-            Zs.append(train_lora(t.X, t.y, cfg["K"], lam, W_pre=P.W_pre, r=Kb, seed=cfg["seed"]).Z)
+            Zs.append(train_lora(t.X, t.y, cfg["K"], lam, W_pre=P.W_pre, r=Kb, seed=cfg["seed"], device=device).Z)
         else:
             Zs.append(adapter(t.X, t.y, cfg["K"], lam, W_pre=P.W_pre))
     return P, Zs
@@ -1520,7 +1520,7 @@ def _merge_configs(ctx):
        expected="holds")
 def _merge_margins(ctx):
     def formula_error(cfg, formula):
-        P, Zs = _cached(("merge", repr(cfg)), lambda: _trained_merge(cfg, train=True))
+        P, Zs = _cached(("merge", ctx.device, repr(cfg)), lambda: _trained_merge(cfg, train=True, device=ctx.device))
         C = [multiclass_margin(Z, t.X, t.y) for Z, t in zip(Zs, P.tasks)]
         th = [float(np.linalg.norm(Z)) for Z in Zs]
         rng = np.random.default_rng(cfg["seed"])
@@ -1554,7 +1554,7 @@ def _merge_margins(ctx):
        expected="holds")
 def _alpha_star(ctx):
     def ev(cfg):
-        P, Zs = _trained_merge(cfg, train=ctx.full)
+        P, Zs = _trained_merge(cfg, train=ctx.full, device=ctx.device)
         C = np.array([multiclass_margin(Z, t.X, t.y) for Z, t in zip(Zs, P.tasks)])
         th = np.array([float(np.linalg.norm(Z)) for Z in Zs])
         r = merge_coefficients(P.C_pre, C, rho_pre=P.rho_pre, task_thetas=th)
@@ -1629,19 +1629,20 @@ def _adamw(ctx):
         X, y = np.eye(4)[:2], _labels(Kb, n)
         Z = adapter(X, y, K, lam)
         steps = ctx.pick(1000, 20000)
-        sgd = train_lora(X, y, K, lam, optimizer="sgd", lr=0.5, steps=steps, seed=cfg["seed"], raise_on_fail=False)
+        sgd = train_lora(X, y, K, lam, optimizer="sgd", lr=0.5, steps=steps, seed=cfg["seed"], raise_on_fail=False,
+                         device=ctx.device)
         adw = train_lora(X, y, K, lam, optimizer="adamw", lr=1e-2, steps=steps, seed=cfg["seed"],
-                         allow_decoupled=True, raise_on_fail=False)
+                         allow_decoupled=True, raise_on_fail=False, device=ctx.device)
         e_sgd = float(np.abs(sgd.Z - Z).max() / np.abs(Z).max())
         e_adw = float(np.linalg.norm(adw.Z - Z) / np.linalg.norm(Z))
         return e_sgd, e_adw
 
     def ev(cfg):
-        e_sgd, e_adw = _cached(("adamw", ctx.profile, tuple(sorted(cfg.items()))), lambda: errors(cfg))
+        e_sgd, e_adw = _cached(("adamw", ctx.profile, ctx.device, tuple(sorted(cfg.items()))), lambda: errors(cfg))
         return (1.0 if e_sgd > 1e-4 else 0.0) + (1.0 if e_adw < 0.1 else 0.0)
 
     def alt(cfg):     # AdamW with weight_decay = lam solves (6): its relative error
-        return _cached(("adamw", ctx.profile, tuple(sorted(cfg.items()))), lambda: errors(cfg))[1]
+        return _cached(("adamw", ctx.profile, ctx.device, tuple(sorted(cfg.items()))), lambda: errors(cfg))[1]
     cfgs = [{"frac": f, "seed": 11 + i} for i, f in enumerate(ctx.pick([0.5], [0.3, 0.5, 0.8]))]
     return sweep(cfgs, ev, 0.0, alternative=("AdamW (decoupled, weight_decay = lam) solves (6)", alt))
 
@@ -1706,16 +1707,17 @@ def _paper_sgd(ctx):
         for f in (0.5, 1e-3):
             lam = f * thresholds(K, Kb, n).lambda_zero
             Z = adapter(X, y, K, lam)
-            r = train_lora(X, y, K, lam, optimizer="sgd", lr=0.5, steps=3000, seed=cfg["seed"], raise_on_fail=False)
+            r = train_lora(X, y, K, lam, optimizer="sgd", lr=0.5, steps=3000, seed=cfg["seed"], raise_on_fail=False,
+                           device=ctx.device)
             errs.append(float(np.linalg.norm(r.Z - Z) / np.linalg.norm(Z)))
         return errs
 
     def ev(cfg):
-        errs = _cached(("paper_sgd", cfg["seed"]), lambda: measure(cfg))
+        errs = _cached(("paper_sgd", ctx.device, cfg["seed"]), lambda: measure(cfg))
         return (1.0 if errs[0] > 1e-4 else 0.0) + (1.0 if errs[1] < 0.1 else 0.0)
 
     def alt(cfg):     # 3000 steps reach the optimum at every lam of the sweep: the small-lam error
-        return _cached(("paper_sgd", cfg["seed"]), lambda: measure(cfg))[1]
+        return _cached(("paper_sgd", ctx.device, cfg["seed"]), lambda: measure(cfg))[1]
     return sweep([{"seed": s} for s in range(ctx.pick(1, 3))], ev, 0.0,
                  alternative=("3000 SGD steps reach the optimum at every lam", alt))
 
