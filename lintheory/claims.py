@@ -58,6 +58,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from .errors import ExecutorError, InputError, LintheoryError, NotConvergedError, SolverError
+from ._interrupts import solver_interrupts_raise
 
 __all__ = [
     "PAPERS",
@@ -503,7 +504,8 @@ def run_claim(c: Claim | str, profile: str = "quick", seed: int = 0,
     token = _SWEEP_STATE.set({"next": 0, "replay": None, "replay_sweep": None})
     ctoken = _CURRENT.set(c)
     try:
-        ev = c.check(ctx)
+        with solver_interrupts_raise():  # a user's suite solving with SCS: Ctrl-C stays Ctrl-C
+            ev = c.check(ctx)
         if not isinstance(ev, Evidence):
             raise TypeError(f"check of {c.id} returned {type(ev).__name__}, not Evidence")
         if ev.verdict == "fails" and ev.counterexample is None:
@@ -853,7 +855,8 @@ def evaluate_instance(evaluate: Callable[[dict], Any], config: dict) -> tuple[bo
 
 def evaluate_instances(evaluate: Callable[[dict], float], configs: Sequence[dict]) -> list:
     """:func:`evaluate_instance` over a batch of configs, in order (one unit of work)."""
-    return [evaluate_instance(evaluate, cfg) for cfg in configs]
+    with solver_interrupts_raise():
+        return [evaluate_instance(evaluate, cfg) for cfg in configs]
 
 
 def calls_sweep(fn: Callable) -> bool:

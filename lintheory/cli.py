@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import threading
 import time
-from typing import Sequence
+from typing import Callable, Sequence
 
 from . import __version__
 from .claims import PAPERS, PROFILES, run_claim, select_claims
@@ -221,29 +223,78 @@ class _InterruptFlag:
 
     On a terminal Ctrl-C reaches the worker processes too; the back end may then
     report a lost worker before the interrupt surfaces here.  The flag tells the two apart.
+
+    Python runs a signal handler only between bytecodes, so a claim inside one long call
+    into compiled code (a LAPACK factorisation, a solver's C loop) held Ctrl-C off for as
+    long as that call lasted (67 s was seen under ``--jobs 2``).  With ``on_stuck``, a
+    watchdog thread is woken by the signal itself (:func:`signal.set_wakeup_fd`, written
+    by the interpreter's C-level handler, in whichever thread the signal lands) and gives
+    the ordinary path :attr:`GRACE_S` seconds; if the run is still inside the ``with``
+    block by then, it calls ``on_stuck()`` (which says so and stops the workers) and ends
+    the process with exit status 130.  Every finished record is already on disk, written
+    atomically, so ``--resume`` loses nothing.  (Compiled code that keeps the GIL would
+    hold the watchdog off too; numpy, scipy, torch, Clarabel and hashlib release it in
+    their long calls.)  A solver that takes SIGINT for itself (SCS) is the business of
+    :func:`lintheory._interrupts.solver_interrupts_raise`.
     """
 
     seen = False
+    #: Seconds between Ctrl-C and a hard stop when the run has not stopped by itself.
+    GRACE_S = 3.0
+
+    def __init__(self, on_stuck: Callable[[], None] | None = None):
+        self._on_stuck = on_stuck
 
     def __enter__(self):
         import signal
-        import threading
 
         self._old = None
+        self._pipe = None
+        self._left = threading.Event()
         if threading.current_thread() is threading.main_thread():
             self._old = signal.getsignal(signal.SIGINT)
             signal.signal(signal.SIGINT, self._handle)
+            if self._on_stuck is not None:
+                r, w = os.pipe()
+                os.set_blocking(w, False)
+                self._old_fd = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+                self._pipe = (r, w)
+                threading.Thread(target=self._watch, args=(r,), daemon=True,
+                                 name="lintheory-interrupt-watchdog").start()
         return self
 
     def _handle(self, signum, frame):
         self.seen = True
         raise KeyboardInterrupt
 
+    def _watch(self, r: int) -> None:
+        import signal
+
+        try:
+            while True:
+                data = os.read(r, 64)  # blocks without the GIL until a signal or __exit__
+                if not data or self._left.is_set():
+                    return
+                if signal.SIGINT in data:
+                    break
+            if self._left.wait(self.GRACE_S):
+                return  # the run stopped by itself
+            self.seen = True
+            self._on_stuck()
+            sys.stderr.flush()
+            os._exit(EXIT_INTERRUPTED)
+        finally:
+            os.close(r)
+
     def __exit__(self, *exc):
         import signal
 
+        self._left.set()
         if self._old is not None:
             signal.signal(signal.SIGINT, self._old)
+        if self._pipe is not None:
+            signal.set_wakeup_fd(self._old_fd)
+            os.close(self._pipe[1])  # the watchdog reads end-of-file and returns
         return False
 
 
@@ -254,6 +305,7 @@ def _interrupted(record_dir) -> int:
     sys.stderr.write(f"lintheory: interrupted; records so far kept in {record_dir}, "
                      f"rerun with --resume\n")
     return EXIT_INTERRUPTED
+
 
 
 def cmd_verify(args) -> int:
@@ -285,7 +337,6 @@ def cmd_verify(args) -> int:
     store = RecordStore(args.out)
     done = store.load(claims, **run) if args.resume else {}
     todo = [c for c in claims if c.id not in done]
-    client = connect_dask(args.scheduler, args.connect_timeout) if args.executor == "dask" else None
 
     progress = Progress(len(claims))
     for rec in done.values():
@@ -295,15 +346,25 @@ def cmd_verify(args) -> int:
         store.save(rec, **run)  # as soon as it is done: a killed run keeps it
         progress.update(rec["id"], rec["verdict"], rec["seconds"])
 
-    interrupted = _InterruptFlag()
+    said = threading.Lock()  # the one line is written once: by this thread or by the watchdog
+
+    def stop() -> int:
+        if said.acquire(blocking=False):
+            _interrupted(store.dir)
+        return EXIT_INTERRUPTED
+
+    interrupted = _InterruptFlag(on_stuck=stop)
+    client = None
     try:
         with interrupted:
+            if args.executor == "dask":
+                client = connect_dask(args.scheduler, args.connect_timeout)
             records = run_many(todo, jobs=args.jobs, client=client, on_record=finished, **run)
     except KeyboardInterrupt:
-        return _interrupted(store.dir)
+        return stop()
     except ExecutorError as exc:  # a lost worker decides nothing about a claim
         if interrupted.seen:  # Ctrl-C reached the workers too: that is why they are gone
-            return _interrupted(store.dir)
+            return stop()
         msg = " ".join(str(exc).split())  # loky's message spans lines: keep it one
         sys.stderr.write(f"lintheory: error: {msg}; no report was written; the finished claims "
                          f"are kept in {store.dir} (rerun with --resume)\n")
@@ -314,6 +375,10 @@ def cmd_verify(args) -> int:
                 client.close()
             except BaseException:  # pragma: no cover - a second Ctrl-C while closing
                 pass
+    if args.jobs > 1:
+        from .executor import kill_workers
+
+        kill_workers(wait=True)  # idle now; left to the interpreter's exit they delay it
     records += list(done.values())
     report = build_report(records, **run)
     jpath, mpath, hpath = write_report(args.out, report, figures_dir=args.figures,

@@ -266,8 +266,24 @@ def _loky_pool(workers: int):
     """
     from joblib.externals.loky import get_reusable_executor
 
-    return get_reusable_executor(max_workers=workers, env={k: "1" for k in _THREAD_VARS},
-                                 initializer=_worker_init, timeout=WORKER_IDLE_TIMEOUT)
+    # A run stopped hard by the Ctrl-C watchdog (cli._InterruptFlag) leaves the pool's
+    # semaphores to loky's resource tracker, which removes them and then warns on the
+    # user's terminal under the one-line message; the tracker (started with the first
+    # pool) inherits this one filter, for that one warning.
+    saved = os.environ.get("PYTHONWARNINGS")
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [saved, _TRACKER_WARNING_FILTER]))
+    try:
+        return get_reusable_executor(max_workers=workers, env={k: "1" for k in _THREAD_VARS},
+                                     initializer=_worker_init, timeout=WORKER_IDLE_TIMEOUT)
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONWARNINGS", None)
+        else:
+            os.environ["PYTHONWARNINGS"] = saved
+
+
+#: ``-W`` syntax: loky's resource tracker on semaphores it cleaned up after a hard stop.
+_TRACKER_WARNING_FILTER = "ignore:resource_tracker:UserWarning"
 
 
 #: Seconds a loky worker may idle before it exits (loky's default is 10 s).  A worker
@@ -313,13 +329,21 @@ def _worker_preload(specs: tuple, torch: bool = False) -> int:
     return n
 
 
-def kill_workers() -> None:
-    """Stop this process's loky workers at once (after Ctrl-C: they ignore SIGINT)."""
+def kill_workers(wait: bool = False) -> None:
+    """Stop this process's loky workers at once (after Ctrl-C: they ignore SIGINT).
+
+    Parameters
+    ----------
+    wait : bool
+        Also wait until they are gone.  ``lintheory verify`` does so once its claims are
+        done: an idle worker left to the interpreter's exit held the exit up by 0.5-1 s
+        (a worker still importing its suites when a short run ended, 2-3 s).
+    """
     from joblib.externals.loky import reusable_executor
 
     pool = reusable_executor._executor
     if pool is not None:
-        pool.shutdown(wait=False, kill_workers=True)
+        pool.shutdown(wait=wait, kill_workers=True)
 
 
 def _ignore_sigint() -> None:

@@ -19,6 +19,7 @@ import numpy as np
 from .._validation import as_float_array
 from ..errors import InputError, SolverError
 from .closed_form import _check_inputs, _check_probs, _check_sparsity, _gram, expected_diag_loss, expected_layer_loss  # noqa: F401
+from .._interrupts import solver_interrupts_raise
 
 __all__ = [
     "CvxpyDropResult",
@@ -230,7 +231,8 @@ def cvxpy_drop_probabilities(h_diag, delta, p, *, solver: str = "CLARABEL", clos
     par["s"].value, par["budget"].value = sp_, budget
     solver_opts.setdefault("warm_start", False)   # a solution must not depend on the last solve
     try:
-        prob.solve(solver=solver, **solver_opts)
+        with solver_interrupts_raise():  # SCS takes Ctrl-C for itself: give it back
+            prob.solve(solver=solver, **solver_opts)
     except cp.error.SolverError as exc:
         raise SolverError(f"cvxpy/{solver} failed on Theorem 1's problem: {exc}", "SolverError") from None
     if prob.status != cp.OPTIMAL:

@@ -34,6 +34,7 @@ from .._threads import single_threaded
 from .._validation import as_float_array, as_labels
 from ..errors import InputError, SolverError
 from .closed_form import _as_lam, _check_reduction, _check_sizes, _consts
+from .._interrupts import solver_interrupts_raise
 
 __all__ = ["SCS_EPS", "KKT_TOL", "NuclearResult", "solve_logit_space", "solve_full_space",
            "solve_problem", "reduced_2d", "Reduced2D", "verify_optimality", "mean_ce_grad",
@@ -115,7 +116,8 @@ def _solve(prob, solver, eps):
 
     try:
         if solver == "SCS":
-            prob.solve(solver=cp.SCS, eps_abs=eps, eps_rel=eps, max_iters=500000, warm_start=False)
+            with solver_interrupts_raise():  # SCS takes Ctrl-C for itself: give it back
+                prob.solve(solver=cp.SCS, eps_abs=eps, eps_rel=eps, max_iters=500000, warm_start=False)
         elif solver == "CLARABEL":
             prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10,
                        warm_start=False)

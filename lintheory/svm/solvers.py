@@ -68,6 +68,7 @@ from ._dual import dual_working_set
 from ._rows import MEMORY_BUDGET_BYTES, _Rows, gram_bytes, normal_primal_bytes  # noqa: F401 (_Rows: tests)
 from ._rows import all_margins as _all_margins
 from .margins import check_certificate_inputs, sample_margins
+from .._interrupts import solver_interrupts_raise
 
 __all__ = ["SVMResult", "hard_margin_svm", "kkt_certificate", "distance_to_optimum_bound"]
 
@@ -600,7 +601,8 @@ def _cvxpy_full(X, yi, K, solver="CLARABEL"):
     prob = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(W)), [con])
     try:
         opts = CVXPY_CLARABEL_TOLERANCES if solver == "CLARABEL" else {}
-        prob.solve(solver=solver, **opts)
+        with solver_interrupts_raise():  # SCS takes Ctrl-C for itself: give it back
+            prob.solve(solver=solver, **opts)
     except cp.error.SolverError as exc:
         raise SolverError(f"cvxpy/{solver} failed: {exc}", status="SolverError") from None
     if prob.status in ("infeasible", "infeasible_inaccurate"):
