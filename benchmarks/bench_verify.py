@@ -187,7 +187,8 @@ def independent_halves(serial_report: dict, tmp: Path, tag: str, seed: list[str]
     ``lintheory verify`` processes started together.  Each pays its own start-up, as a
     worker does; neither waits for the other, ships work or shares a cache.  Their wall
     time (the later of the two) against the serial run's is the speed-up two processes
-    can reach here; on a shared virtual machine it is below 2 (measured: 1.45-1.5).
+    can reach here; on a shared virtual machine it is below 2 (each half runs slower
+    than it did alone in the serial run, and each pays its own start-up).
     """
     halves: list[list[str]] = [[], []]
     load = [0.0, 0.0]

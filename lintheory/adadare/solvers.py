@@ -92,7 +92,11 @@ def kkt_residuals(s, probs, p, *, nu=None, free_tol: float = 1e-7) -> dict:
     Stationarity: :math:`s_i^2/u_i^2=\\nu+\\beta_i` with :math:`\\beta_i\\ge0`,
     :math:`\\beta_i(1-u_i)=0`, :math:`\\nu\\ge0`, :math:`\\nu(n(1-p)-\\sum u_i)=0`.  Only live
     entries (:math:`s_i>0`) enter.  Unless given, :math:`\\nu` is estimated as the median of
-    :math:`s_i^2/u_i^2` over free entries (:math:`u_i<1-` ``free_tol``).
+    :math:`s_i^2/u_i^2` over free entries: those dropped with probability above ``free_tol``
+    times :math:`\\min(1, p)` (at least 16 ulp).  Relative to ``p``, because every drop
+    probability is of the order of ``p``: with an absolute threshold, at ``p = 1e-7`` a free
+    entry whose probability rounded a hair below ``1e-7`` was taken for a kept one, and the
+    certificate reported a false gap of ``1e-7``.
 
     Returns
     -------
@@ -115,7 +119,7 @@ def kkt_residuals(s, probs, p, *, nu=None, free_tol: float = 1e-7) -> dict:
     n = s.size
     u = 1 - q
     live = s > 0
-    free = live & (u < 1 - free_tol)
+    free = live & (q > max(free_tol * min(1.0, float(p)), 16 * np.finfo(float).eps))
     sat = live & ~free
     ratio = (s[free] / u[free]) ** 2 if free.any() else np.array([])
     if nu is None:
