@@ -151,8 +151,11 @@ def train_task(f: Callable, start, *, schedule: PerturbationSchedule | None = No
         if stochastic or stop_gradient:
             raise InputError("L-BFGS needs a deterministic objective with its true gradient "
                              "(use expected=True and stop_gradient=False, or optimizer='gd'/'adam')")
-        opt = torch.optim.LBFGS([D], lr=1.0, max_iter=steps, tolerance_grad=grad_tol * 1e-2,
-                                tolerance_change=0.0, history_size=50, line_search_fn="strong_wolfe")
+        def lbfgs():
+            return torch.optim.LBFGS([D], lr=1.0, max_iter=steps, tolerance_grad=grad_tol * 1e-2,
+                                     tolerance_change=0.0, history_size=50, line_search_fn="strong_wolfe")
+
+        opt = lbfgs()
 
         def closure():
             opt.zero_grad()
@@ -160,7 +163,12 @@ def train_task(f: Callable, start, *, schedule: PerturbationSchedule | None = No
             loss.backward()
             return loss
 
-        for _ in range(6):  # torch's L-BFGS may stop early on a flat step; restart it
+        for k in range(6):  # torch's L-BFGS may stop early on a flat step; restart it
+            if k:
+                # with a fresh curvature history: a restart that kept the old one stalled at
+                # the same point (gradient 1.4e-7 > 1e-7 on a linear regression, in one fresh
+                # install and not in another)
+                opt = lbfgs()
             opt.step(closure)
             closure()
             gmax = float(D.grad.abs().max())
