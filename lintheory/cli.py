@@ -307,7 +307,6 @@ def _interrupted(record_dir) -> int:
     return EXIT_INTERRUPTED
 
 
-
 def cmd_verify(args) -> int:
     if getattr(args, "seeds", None):
         return _verify_seeds(args)
