@@ -112,6 +112,32 @@ def test_console_script_runs():
     assert res.returncode == 0 and "svm.etf.gram" in res.stdout
 
 
+def test_console_main_ends_after_flushing_output_and_atexit_handlers(tmp_path, capsys):
+    """The program skips the interpreter's teardown (torch's alone is 0.4 s), and nothing else."""
+    assert main(["list", "--paper", "svm"]) == 0
+    listing = capsys.readouterr().out
+
+    def program(argv, extra=""):
+        code = ("import atexit, pathlib, sys, threading, time\n"
+                "from lintheory.cli import console_main\n"
+                f"atexit.register(lambda: pathlib.Path({str(tmp_path / 'atexit')!r}).write_text('ran'))\n"
+                f"{extra}\n"
+                f"sys.argv = ['lintheory', *{argv!r}]\n"
+                "console_main()\n")
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+    res = program(["list", "--paper", "svm"])
+    assert res.returncode == 0 and res.stdout == listing  # all of it, flushed
+    assert (tmp_path / "atexit").read_text() == "ran"
+    # a thread that still runs is waited for, as at a normal exit
+    late = tmp_path / "late"
+    res = program(["list", "--paper", "svm"], "threading.Thread(target=lambda: (time.sleep(0.5), "
+                  f"pathlib.Path({str(late)!r}).write_text('joined'))).start()")
+    assert res.returncode == 0 and late.read_text() == "joined"
+    res = program(["verify", "--claim", "svm.no_such_claim", "--out", str(tmp_path / "rep")])
+    assert res.returncode == 2 and "unknown claim" in res.stderr
+
+
 def test_figures_command_writes_pdf_and_png(tmp_path):
     assert main(["figures", "--only", "svm", "--out", str(tmp_path)]) == 0
     names = {p.name for p in tmp_path.iterdir()}
