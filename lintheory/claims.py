@@ -44,6 +44,7 @@ import difflib
 import functools
 import importlib
 import importlib.util
+import inspect
 import json
 import math
 import pkgutil
@@ -81,6 +82,7 @@ __all__ = [
     "evaluate_instance",
     "evaluate_instances",
     "calls_sweep",
+    "uses_torch",
     "replay",
     "jsonable",
 ]
@@ -864,28 +866,76 @@ def calls_sweep(fn: Callable) -> bool:
 
     Follows the names the function's code (and its nested functions') looks up, the
     functions it closes over, and the functions of lintheory / proofs_check it calls.
-    The executor runs the body of such a claim in the coordinating process and spreads
-    its sweeps' instances over the workers; other claims go to a worker whole.  A wrong
-    answer costs speed only, never a different record.
+    The executor gives other claims to the workers before these, and runs the body of
+    such a claim in the coordinating process (spreading its sweeps' instances over the
+    workers) unless a worker takes it whole.  A wrong answer costs speed only, never a
+    different record.
     """
-    return _calls_sweep(fn, set())
+    return _code_refers(fn, lambda name, obj, package: obj is sweep, set())
 
 
-def _calls_sweep(fn: Any, seen: set) -> bool:
+def uses_torch(fn: Callable) -> bool:
+    """Whether ``fn`` (a check) imports or uses torch, followed as for :func:`calls_sweep`.
+
+    The executor gives such claims to the workers, which import torch once, so that the
+    coordinating process need not import it too (1-2 s of CPU on a 2-core machine,
+    measured, and as much again for ``torch.func``'s first use).  A wrong answer costs
+    speed only.
+    """
+    return _code_refers(fn, _names_torch, set())
+
+
+def _names_torch(name: str, obj: Any, package: str) -> bool:
+    if name == "torch" or (inspect.ismodule(obj) and obj.__name__.split(".")[0] == "torch"):
+        return True
+    if inspect.ismodule(obj):
+        return obj.__name__.split(".")[0] in _OWN_PACKAGES and _module_imports_torch(obj.__name__)
+    # ``from . import train`` or ``from .train import fit`` inside a function: ``train`` is
+    # a module of the function's package that may not be imported yet (importing it to
+    # look would import torch), so its source is read instead
+    return obj is None and bool(package) and _module_imports_torch(f"{package}.{name}")
+
+
+@functools.lru_cache(maxsize=None)
+def _module_imports_torch(module: str) -> bool:
+    """Whether the source of ``module`` (found, not imported) has an ``import torch``."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return False
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return False
+    try:
+        with open(spec.origin, encoding="utf-8") as fh:
+            source = fh.read()
+    except OSError:
+        return False
+    return re.search(r"^\s*(import torch|from torch[. ])", source, re.MULTILINE) is not None
+
+
+def _code_refers(fn: Any, found: Callable[[str, Any, str], bool], seen: set) -> bool:
+    """Whether the code of ``fn``, or of the lintheory / proofs_check code it reaches, has
+    a name for which ``found(name, its global value or None, package of fn)`` holds."""
     code = getattr(fn, "__code__", None)
     if code is None or code in seen:
         return False
     seen.add(code)
     glb = getattr(fn, "__globals__", {})
+    package = (glb.get("__package__") or "") if str(glb.get("__name__", "")).split(".")[0] \
+        in _OWN_PACKAGES else ""
     stack = [code]
     called = []
     while stack:
         co = stack.pop()
         for name in co.co_names:
             obj = glb.get(name)
-            if obj is sweep:
+            if found(name, obj, package):
                 return True
-            if callable(obj) and getattr(obj, "__module__", "").split(".")[0] in _OWN_PACKAGES:
+            if inspect.ismodule(obj) and obj.__name__.split(".")[0] in _OWN_PACKAGES:
+                # ``module.function(...)``: the attribute names are names of this code too
+                called.extend(f for f in (getattr(obj, n, None) for n in co.co_names)
+                              if inspect.isfunction(f))
+            elif callable(obj) and getattr(obj, "__module__", "").split(".")[0] in _OWN_PACKAGES:
                 called.append(obj)
         stack.extend(c for c in co.co_consts if hasattr(c, "co_names"))
     for cell in getattr(fn, "__closure__", None) or ():
@@ -893,7 +943,7 @@ def _calls_sweep(fn: Any, seen: set) -> bool:
             called.append(cell.cell_contents)
         except ValueError:  # an empty cell
             pass
-    return any(_calls_sweep(f, seen) for f in called)
+    return any(_code_refers(f, found, seen) for f in called)
 
 
 _OWN_PACKAGES = ("lintheory", "proofs_check")

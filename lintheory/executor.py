@@ -13,9 +13,10 @@ A report therefore does not depend on how the work was split: serially, over ``j
 local processes (joblib's loky pool), or over the workers of an existing Dask cluster.
 Only the ``seconds`` field of a record (wall time) differs between runs.
 
-:func:`run_many` sends claims that do not sweep to the workers whole, and runs the
-body of each claim that sweeps in this process, shipping its sweeps' instances to the
-workers in batches, so that one claim with many instances uses every worker.
+:func:`run_many` sends claims to the workers whole, and runs the body of other claims
+that sweep in this process, shipping their sweeps' instances to the workers in batches,
+so that one claim with many instances uses every worker; the last claims that sweep are
+always this process's.
 :func:`map_unordered` is the plain version (any picklable function over a list of
 configs), used by ``lintheory figures --jobs``.
 
@@ -39,6 +40,7 @@ import os
 import queue
 import sys
 import threading
+import time
 from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -46,7 +48,8 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ._threads import THREAD_ENV_VARS as _THREAD_VARS
 from ._threads import single_threaded
-from .claims import _INSTANCE_MAP, Claim, calls_sweep, evaluate_instance, evaluate_instances, run_claim
+from .claims import (_INSTANCE_MAP, Claim, calls_sweep, evaluate_instance, evaluate_instances,
+                     run_claim, uses_torch)
 from .errors import ExecutorError, InputError
 
 __all__ = [
@@ -443,16 +446,21 @@ def run_many(claims: Sequence[Claim], *, profile: str = "quick", seed: int = 0,
 
     With more than one worker, two kinds of work share the workers:
 
-    * a claim whose check does not call :func:`~lintheory.claims.sweep` (a derivation,
-      a training run) goes to a worker whole;
-    * a claim that decides its statement with ``sweep`` runs its body here, one claim
-      after the other, and each of its sweeps hands its instances to the workers in
-      batches (:func:`~lintheory.claims.evaluate_instances`), so that one claim with
-      thousands of instances uses every worker.
+    * a claim goes to a worker whole: first those that use torch
+      (:func:`~lintheory.claims.uses_torch`; the workers import torch once, and this
+      process need not), then those whose check does not call
+      :func:`~lintheory.claims.sweep` (a derivation), which cannot be split and should
+      not be the last work left, then the other claims that sweep, while more of them
+      are left than there are workers;
+    * the other claims that decide their statement with ``sweep`` run their body here,
+      one after the other, and each of their sweeps hands its instances to the workers
+      in batches (:func:`~lintheory.claims.evaluate_instances`), so that one claim with
+      thousands of instances uses every worker.  A sweep estimated (from its first
+      instance) to cost less than :data:`LOCAL_SWEEP_SECONDS` stays here.
 
-    Whole claims are dispatched before instance batches: they cannot be split, so they
-    should not be the last work left, while batches fill the gaps at the end.  At most
-    one unit per worker is on the back end at a time, so the order is kept.
+    A free worker takes a claim that uses torch, else a whole claim that does not
+    sweep, else a batch, else a claim that sweeps.  At most one unit per worker is on
+    the back end at a time, so the order is kept.
 
     Parameters
     ----------
@@ -506,9 +514,17 @@ def run_many(claims: Sequence[Claim], *, profile: str = "quick", seed: int = 0,
 
 #: Batches per worker and sweep: several, so that unequal instances even out.
 BATCHES_PER_WORKER = 4
-#: Whether the coordinating process evaluates batches of its own sweep while it waits.
-#: The tests turn it off so that every shipped batch really crosses a process boundary.
-COORDINATOR_TAKES_BATCHES = True
+#: A sweep whose instances would take less than this (seconds, estimated from its first
+#: instance) is evaluated where its claim runs: a batch's round trip to a worker costs a
+#: few milliseconds, and the quick profile has many sweeps of a few instances.  ``0``:
+#: every sweep of two or more instances is shipped.
+LOCAL_SWEEP_SECONDS = 0.1
+#: For the tests: every claim that sweeps runs its body here (no worker takes one whole),
+#: and the batches of its sweeps are left to the workers (this process evaluates none).
+#: With ``LOCAL_SWEEP_SECONDS = 0`` too, every instance of a sweep of two or more runs in
+#: another process, so that an ``evaluate`` that keeps results by side effect, lost
+#: there, gives a different record.
+SHIP_EVERY_INSTANCE = False
 
 
 class _Backend:
@@ -539,52 +555,62 @@ def _is_executor_failure(exc: BaseException) -> bool:
 
 
 class _Dispatcher:
-    """Keeps at most one unit per slot on the back end: whole claims first, then batches.
+    """Keeps at most one unit per slot on the back end, taken from named queues.
+
+    A free worker takes from :attr:`WORKER_ORDER`: claims that use torch (the workers
+    import it once, so that the coordinator need not; first, so that they are not the
+    last work left), claims that do not sweep (they cannot be split), batches of the
+    sweep the coordinator is in, and the other claims that sweep, whole, while more than
+    ``reserve`` of them are left, so that the last ones are the coordinator's to split
+    over every worker.
 
     Finished futures are reported through :attr:`events` (``(tag, future)``), which
     only the coordinating thread reads; back-end callbacks never run lintheory code.
-    The coordinator may also take a batch that is not on the back end yet
-    (:meth:`take_batch`) and evaluate it itself while it waits.
+    The coordinator takes units that are not on the back end yet with :meth:`take` and
+    runs them itself.
     """
 
-    def __init__(self, backend: _Backend):
+    KINDS = ("torch", "torch_sweep", "whole", "batch", "sweep")
+    WORKER_ORDER = KINDS
+
+    def __init__(self, backend: _Backend, reserve: int = 0):
         self.backend = backend
+        self.reserve = int(reserve)
         self.events: "queue.Queue[tuple]" = queue.Queue()
-        self._whole: deque = deque()
-        self._batches: deque = deque()
+        self._queues: dict[str, deque] = {k: deque() for k in self.KINDS}
         self._running = 0
         self._lock = threading.Lock()
         self._closed = False
 
-    def add_claim(self, tag: tuple, fn: Callable, *args: Any) -> None:
+    def add(self, kind: str, tag: tuple, fn: Callable, *args: Any) -> None:
+        """Queue ``fn(*args)`` as a unit of ``kind`` (one of :attr:`KINDS`)."""
         with self._lock:
-            self._whole.append((tag, fn, args))
+            self._queues[kind].append((tag, fn, args))
         self._pump()
 
-    def add_batch(self, tag: tuple, fn: Callable, *args: Any) -> None:
+    def take(self, *kinds: str) -> tuple | None:
+        """The first unit no worker has yet of the first of ``kinds`` that has one (or ``None``)."""
         with self._lock:
-            self._batches.append((tag, fn, args))
-        self._pump()
+            for kind in kinds:
+                if self._queues[kind]:
+                    return self._queues[kind].popleft()
+        return None
 
-    def take_batch(self) -> tuple | None:
-        """A batch that no worker has yet, taken off the queue (or ``None``)."""
-        with self._lock:
-            return self._batches.popleft() if self._batches else None
-
-    def take_claim(self) -> tuple | None:
-        """A whole claim that no worker has yet, taken off the queue (or ``None``)."""
-        with self._lock:
-            return self._whole.popleft() if self._whole else None
+    def _for_a_worker(self) -> tuple | None:
+        for kind in self.WORKER_ORDER:
+            if self._queues[kind] and (kind != "sweep" or len(self._queues[kind]) > self.reserve):
+                return self._queues[kind].popleft()
+        return None
 
     def _pump(self) -> None:
         while True:
             with self._lock:
                 if self._closed or self._running >= self.backend.slots:
                     return
-                todo = self._whole or self._batches
-                if not todo:
+                unit = self._for_a_worker()
+                if unit is None:
                     return
-                tag, fn, args = todo.popleft()
+                tag, fn, args = unit
                 self._running += 1
             try:
                 fut = self.backend.submit(fn, *args)
@@ -602,8 +628,8 @@ class _Dispatcher:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            self._whole.clear()
-            self._batches.clear()
+            for q in self._queues.values():
+                q.clear()
 
 
 class _Evaluated:
@@ -636,18 +662,28 @@ def _result(fut: Any) -> Any:
 
 def _run_split(claims: Sequence[Claim], configs: list[dict], backend: _Backend,
                emit: Callable[[dict], None]) -> None:
-    """Whole claims on the workers; sweep claims here with their instances on the workers."""
-    disp = _Dispatcher(backend)
+    """Every claim is a unit a worker may take; the sweeps the coordinator runs are split.
+
+    Workers take claims in the order of :attr:`_Dispatcher.WORKER_ORDER`; the coordinator
+    takes them the other way round: claims that sweep (their instances shipped in
+    batches), claims that do not, and claims that use torch only once nothing else is
+    left.  The last claims that sweep are thus the coordinator's, and split over every
+    worker at the end of the run.
+    """
+    # The last claim that sweeps per worker stays here, to be split at the end (a claim
+    # that is not split, if the last one, leaves the workers waiting for it).
+    reserve = len(configs) if SHIP_EVERY_INSTANCE else backend.slots
+    disp = _Dispatcher(backend, reserve=reserve)
     batch_results: dict[tuple, list] = {}
-    whole_left = 0
+    claims_left = 0
 
     def handle(tag: tuple, fut: Any) -> None:
-        nonlocal whole_left
+        nonlocal claims_left
         if tag[0] == "error":  # ``fut`` is the exception the back end raised on submit
             raise ExecutorError(f"a worker was lost or the {backend.name} back end refused work "
                                 f"({type(fut).__name__}: {fut})") from fut
         if tag[0] == "claim":
-            whole_left -= 1
+            claims_left -= 1
             emit(_result(fut))
         elif tag[0] == "preload":
             _result(fut)  # a lost worker shows here; the preload itself never raises
@@ -659,29 +695,40 @@ def _run_split(claims: Sequence[Claim], configs: list[dict], backend: _Backend,
     def instance_map(evaluate: Callable, cfgs: list) -> list:
         if len(cfgs) <= 1:
             return [evaluate_instance(evaluate, c) for c in cfgs]
+        first: list = []
+        if LOCAL_SWEEP_SECONDS > 0:
+            # A sweep that costs less than a few round trips to a worker stays here: its
+            # first instance, timed, tells (it also pays the sweep's warm-up, if any).
+            t0 = time.perf_counter()
+            first = evaluate_instances(evaluate, cfgs[:1])
+            if (time.perf_counter() - t0) * len(cfgs) < LOCAL_SWEEP_SECONDS:
+                return first + evaluate_instances(evaluate, cfgs[1:])
+        rest = cfgs[len(first):]
         # Queued at once, so that a free worker starts right away; the coordinator
-        # evaluates batches too while it waits (it counts as a worker), so a cheap sweep
-        # mostly stays here.  Round robin: instances that grow with their index spread.
-        n_batches = min(len(cfgs), BATCHES_PER_WORKER * (backend.slots + 1))
+        # evaluates batches too while it waits (it counts as a worker).  Round robin:
+        # instances that grow with their index spread.
+        n_batches = min(len(rest), BATCHES_PER_WORKER * (backend.slots + 1))
         key = next(sweep_no)
         tags = [("batch", key, b) for b in range(n_batches)]
         for b, tag in enumerate(tags):
-            disp.add_batch(tag, _worker_evaluate, evaluate, cfgs[b::n_batches])
+            disp.add("batch", tag, _worker_evaluate, evaluate, rest[b::n_batches])
         while not all(t in batch_results for t in tags):
-            mine = disp.take_batch() if COORDINATOR_TAKES_BATCHES else None
+            mine = None if SHIP_EVERY_INSTANCE else disp.take("batch")
             if mine is not None:
                 tag, _, args = mine  # no thread capping here: this process already is
                 batch_results[tag] = _Evaluated(evaluate_instances, args)
             else:
                 handle(*disp.events.get())
-        out: list = [None] * len(cfgs)
+        out: list = [None] * len(rest)
         for b, t in enumerate(tags):
             out[b::n_batches] = _result(batch_results.pop(t))
-        return out
+        return first + out
 
-    split, whole = [], []
-    for c, cfg in zip(claims, configs):
-        (split if calls_sweep(c.check) else whole).append(cfg)
+    def run_here(cfg: dict) -> None:
+        nonlocal claims_left
+        claims_left -= 1
+        emit(run_config(cfg))
+
     try:
         specs = tuple(sorted({cfg["module"] for cfg in configs if cfg.get("module")}))
         if backend.name == "loky" and specs:
@@ -689,30 +736,33 @@ def _run_split(claims: Sequence[Claim], configs: list[dict], backend: _Backend,
             # process starts on its own claims (the start-up overlaps the work).
             trains = any(_has_train_module(spec) for spec in specs)
             for k in range(backend.slots):
-                disp.add_claim(("preload", k), _worker_preload, specs, trains)
-        for cfg in whole:
-            whole_left += 1
-            disp.add_claim(("claim", cfg["claim_id"]), _worker_run, cfg)
+                disp.add("torch", ("preload", k), _worker_preload, specs, trains)
+        for c, cfg in zip(claims, configs):
+            claims_left += 1
+            sweeps = calls_sweep(c.check)
+            if not uses_torch(c.check):
+                kind = "sweep" if sweeps else "whole"
+            else:  # (in the tests that ship every instance, no claim that sweeps goes whole)
+                kind = "torch" if not sweeps else "sweep" if SHIP_EVERY_INSTANCE else "torch_sweep"
+            disp.add(kind, ("claim", cfg["claim_id"], sweeps), _worker_run, cfg)
         with single_threaded():
-            for cfg in split:
-                token = _INSTANCE_MAP.set(instance_map)
-                try:
-                    emit(run_config(cfg))
-                finally:
-                    _INSTANCE_MAP.reset(token)
-                while not disp.events.empty():  # records of whole claims, as they come
-                    handle(*disp.events.get())
-            # No sweep claim left: this process takes whole claims too.
-            while whole_left:
-                mine = disp.take_claim()
+            # What the workers would take last first; torch only when nothing else is left.
+            while claims_left:
+                mine = disp.take("sweep", "whole", "torch_sweep", "torch")
                 if mine is None:
                     handle(*disp.events.get())
                     continue
-                if mine[0][0] == "preload":  # not needed here: this process has its suites
+                (what, *rest), _, (cfg, *_) = mine
+                if what == "preload":  # not needed here: this process has its suites
                     continue
-                _, _, (cfg,) = mine  # (tag, _worker_run, (config,)): run it here instead
-                whole_left -= 1
-                emit(run_config(cfg))
+                token = _INSTANCE_MAP.set(instance_map) if rest[1] else None  # split its sweeps
+                try:
+                    run_here(cfg)
+                finally:
+                    if token is not None:
+                        _INSTANCE_MAP.reset(token)
+                while not disp.events.empty():  # records of the workers' claims, as they come
+                    handle(*disp.events.get())
     finally:
         disp.close()
 

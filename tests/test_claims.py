@@ -92,7 +92,8 @@ def test_jobs_2_gives_the_serial_records(serial_records, monkeypatch, record_pro
     # Leave every batch to the worker, so that every instance of a sweep of two or more runs
     # in another process: a check whose evaluate keeps results by side effect (lost there)
     # gives a different record and fails here.
-    monkeypatch.setattr(executor, "COORDINATOR_TAKES_BATCHES", False)
+    monkeypatch.setattr(executor, "SHIP_EVERY_INSTANCE", True)
+    monkeypatch.setattr(executor, "LOCAL_SWEEP_SECONDS", 0.0)
     reg = registry()
     ids = sorted(serial_records) if os.environ.get("LINTHEORY_JOBS_TEST") == "all" \
         else jobs_subset(serial_records)

@@ -268,7 +268,8 @@ def _sweep_probe(trace_dir, *, crash_at=None, die_on_worker=False):
 
 def _ship_every_batch(monkeypatch):
     """Only workers take a sweep's batches (the coordinator would take some, depending on timing)."""
-    monkeypatch.setattr(E, "COORDINATOR_TAKES_BATCHES", False)
+    monkeypatch.setattr(E, "SHIP_EVERY_INSTANCE", True)
+    monkeypatch.setattr(E, "LOCAL_SWEEP_SECONDS", 0.0)
 
 
 def _who_ran(trace_dir):
@@ -323,6 +324,112 @@ def test_lost_worker_stops_the_run(tmp_path, monkeypatch):
         E.run_many([probe], jobs=2)
 
 
+def test_a_cheap_sweep_stays_in_the_coordinating_process(tmp_path, monkeypatch):
+    """A sweep whose instances cost less than a few round trips is not shipped at all."""
+    import os
+
+    from lintheory import claims as C
+
+    probe = _sweep_probe(tmp_path)
+    monkeypatch.setitem(C._REGISTRY, probe.id, probe)
+    (serial,) = E.run_many([probe])
+    _who_ran(tmp_path)
+    _ship_every_batch(monkeypatch)  # a batch that is shipped runs on the worker ...
+    monkeypatch.setattr(E, "LOCAL_SWEEP_SECONDS", 1e9)  # ... but every sweep counts as cheap
+    (parallel,) = E.run_many([probe], jobs=2)
+    pids, done = _who_ran(tmp_path)
+    assert pids == {os.getpid()} and done == list(range(40)), (pids, done)
+    serial.pop("seconds"), parallel.pop("seconds")
+    assert parallel == serial
+
+
+def test_dispatcher_order_for_workers_and_the_reserve_of_claims_that_sweep():
+    from concurrent.futures import Future
+
+    sent: list[str] = []
+    futures: list[Future] = []
+
+    def submit(fn, name):
+        sent.append(name)
+        futures.append(Future())
+        return futures[-1]
+
+    disp = E._Dispatcher(E._Backend(submit, 1, "fake"), reserve=2)
+    disp.add("whole", ("claim", "w0"), None, "w0")  # takes the one slot
+    for k in range(3):
+        disp.add("sweep", ("claim", f"s{k}"), None, f"s{k}")
+    for k in range(3):  # claims that use torch go to a worker whatever is left
+        disp.add("torch_sweep", ("claim", f"ts{k}"), None, f"ts{k}")
+    disp.add("whole", ("claim", "w1"), None, "w1")
+    disp.add("batch", ("batch", 0, 0), None, "b0")
+    disp.add("torch", ("claim", "t0"), None, "t0")
+    assert sent == ["w0"]
+    while True:
+        before = len(futures)
+        futures[-1].set_result(None)  # the slot frees: the dispatcher sends the next unit
+        if len(futures) == before:
+            break
+    # torch first, then what cannot be split, a batch, and claims that sweep until two are left
+    assert sent == ["w0", "t0", "ts0", "ts1", "ts2", "w1", "b0", "s0"]
+    assert disp.take("whole", "sweep")[2] == ("s1",)
+    assert disp.take("torch", "sweep")[2] == ("s2",)
+    assert disp.take(*E._Dispatcher.KINDS) is None
+
+
+WHOLE_SWEEP_SUITE = '''
+import os, pathlib, time
+from lintheory import claim, sweep
+
+TRACE = pathlib.Path(os.environ["SWEEP_TRACE"])
+
+
+def _claim_that_sweeps(k):
+    @claim(id=f"wholesweep.c{k}", paper="wholesweep.txt", source="-", statement="k x / 100 <= 1",
+           form="derived", method="numbers", expected="holds", error="absolute gap")
+    def _(ctx):
+        (TRACE / f"{os.getpid()}-{k}").touch()
+        if os.environ.get("SWEEP_WAIT") and k == 0:
+            # this claim waits until another process runs one of them: with every claim a
+            # sweep, only a worker that takes a claim that sweeps whole can
+            deadline = time.monotonic() + 60
+            while len({p.name.split("-")[0] for p in TRACE.iterdir()}) < 2 \\
+                    and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return sweep([{"x": x, "k": k} for x in range(6)], lambda c: c["k"] * c["x"] / 100, 1.0,
+                     hypotheses=())
+
+
+for _k in range(6):
+    _claim_that_sweeps(_k)
+'''
+
+
+def test_a_worker_takes_claims_that_sweep_whole_with_the_serial_records(tmp_path):
+    """Claims that sweep are units too: the quick profile is mostly such claims, each small."""
+    import os
+    import subprocess
+    import sys
+
+    suite, trace = tmp_path / "wholesweep.py", tmp_path / "trace"
+    suite.write_text(WHOLE_SWEEP_SUITE)
+    trace.mkdir()
+    reports = {}
+    for jobs in ("1", "2"):
+        env = dict(os.environ, SWEEP_TRACE=str(trace), **({"SWEEP_WAIT": "1"} if jobs == "2" else {}))
+        out = tmp_path / f"rep{jobs}"
+        res = subprocess.run([sys.executable, "-m", "lintheory.cli", "verify", "--suite", str(suite),
+                              "--paper", "wholesweep", "--jobs", jobs, "--out", str(out)],
+                             capture_output=True, text=True, env=env, timeout=180)
+        assert res.returncode == 0, res.stderr[-2000:]
+        ran = sorted(p.name.split("-") for p in trace.iterdir())
+        for p in trace.iterdir():
+            p.unlink()
+        assert sorted(int(k) for _, k in ran) == list(range(6))  # every claim once
+        assert len({pid for pid, _ in ran}) == int(jobs), ran
+        reports[jobs] = _strip(_report(out))
+    assert reports["1"] == reports["2"]
+
+
 @pytest.mark.parametrize("claim_id, sweeps", [
     ("svm.prop2_1.direction", True),            # sweep called in the check
     ("svm.etf.gram", True),                     # ... in a check built by a factory
@@ -333,6 +440,27 @@ def test_calls_sweep_tells_sweep_claims_apart(claim_id, sweeps):
     from lintheory.claims import calls_sweep, registry
 
     assert calls_sweep(registry()[claim_id].check) is sweeps
+
+
+def test_uses_torch_tells_torch_claims_apart_without_importing_torch():
+    import subprocess
+    import sys
+
+    expected = {
+        "adadare.thm1.torch_trained": True,             # `from . import train` in the check
+        "coto.train.pruning_robustness.relu": True,     # ... in a module-level helper it calls
+        "lora_margin.train.paper_sgd_protocol": True,   # ... in a function it closes over
+        "svm.prop2_1.direction": True,
+        "svm.etf.gram": False,
+        "proofs.svm.thmD1.is_maximum": False,
+        "adadare.thm1.waterfill.corrected": False,
+    }
+    code = ("import json, sys\nfrom lintheory.claims import registry, uses_torch\nreg = registry()\n"
+            f"print(json.dumps([{{c: uses_torch(reg[c].check) for c in {sorted(expected)!r}}}, "
+            "'torch' in sys.modules]))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads(res.stdout) == [expected, False]
 
 
 def test_lost_worker_exits_2_and_keeps_finished_records(tmp_path, monkeypatch, capsys):
