@@ -724,11 +724,6 @@ def _run_split(claims: Sequence[Claim], configs: list[dict], backend: _Backend,
             out[b::n_batches] = _result(batch_results.pop(t))
         return first + out
 
-    def run_here(cfg: dict) -> None:
-        nonlocal claims_left
-        claims_left -= 1
-        emit(run_config(cfg))
-
     try:
         specs = tuple(sorted({cfg["module"] for cfg in configs if cfg.get("module")}))
         if backend.name == "loky" and specs:
@@ -740,10 +735,12 @@ def _run_split(claims: Sequence[Claim], configs: list[dict], backend: _Backend,
         for c, cfg in zip(claims, configs):
             claims_left += 1
             sweeps = calls_sweep(c.check)
-            if not uses_torch(c.check):
-                kind = "sweep" if sweeps else "whole"
-            else:  # (in the tests that ship every instance, no claim that sweeps goes whole)
-                kind = "torch" if not sweeps else "sweep" if SHIP_EVERY_INSTANCE else "torch_sweep"
+            if not sweeps:
+                kind = "torch" if uses_torch(c.check) else "whole"
+            elif uses_torch(c.check) and not SHIP_EVERY_INSTANCE:  # (those tests split every sweep)
+                kind = "torch_sweep"
+            else:
+                kind = "sweep"
             disp.add(kind, ("claim", cfg["claim_id"], sweeps), _worker_run, cfg)
         with single_threaded():
             # What the workers would take last first; torch only when nothing else is left.
@@ -752,12 +749,14 @@ def _run_split(claims: Sequence[Claim], configs: list[dict], backend: _Backend,
                 if mine is None:
                     handle(*disp.events.get())
                     continue
-                (what, *rest), _, (cfg, *_) = mine
-                if what == "preload":  # not needed here: this process has its suites
+                tag, _, args = mine
+                if tag[0] == "preload":  # not needed here: this process has its suites
                     continue
-                token = _INSTANCE_MAP.set(instance_map) if rest[1] else None  # split its sweeps
+                _, _, sweeps = tag
+                token = _INSTANCE_MAP.set(instance_map) if sweeps else None  # split its sweeps
                 try:
-                    run_here(cfg)
+                    claims_left -= 1
+                    emit(run_config(args[0]))
                 finally:
                     if token is not None:
                         _INSTANCE_MAP.reset(token)
